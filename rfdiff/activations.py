@@ -1,0 +1,174 @@
+"""Activation functions sigma of the random-features score model (THEORY.md §1).
+
+An :class:`Activation` bundles a vectorised numpy function with an optional
+mpmath counterpart (used by the high-precision path of :mod:`rfdiff.constants`).
+Named activations: ``"tanh"``, ``"erf"``. Any vectorised callable is accepted;
+the theory needs it centred, ``E sigma(Gamma_t z) = 0`` for ``z ~ N(0, 1)``,
+which :func:`check_centred` enforces (THEORY.md §1, mu_0 = 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import mpmath
+import numpy as np
+from scipy import integrate, special
+
+__all__ = [
+    "Activation",
+    "centred",
+    "check_centred",
+    "gauss_hermite",
+    "gaussian_mean",
+    "get_activation",
+]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A scalar nonlinearity sigma applied entrywise.
+
+    Parameters
+    ----------
+    fn : callable
+        Vectorised numpy function ``ndarray -> ndarray`` (float64).
+    name : str
+        Label used in reprs, reports and the CLI.
+    mp_fn : callable, optional
+        The same function on ``mpmath.mpf`` scalars, for the high-precision
+        path. If omitted, ``fn`` itself is tried on ``mpf`` values (this works
+        for polynomials and other pure-arithmetic callables).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> act = Activation(np.sin, "sin", mp_fn=mpmath.sin)
+    >>> float(act(np.array([0.0]))[0])
+    0.0
+    """
+
+    fn: Callable[[np.ndarray], np.ndarray]
+    name: str = "callable"
+    mp_fn: Callable[[Any], Any] | None = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.fn(x), dtype=np.float64)
+
+    def mp(self, x: Any) -> Any:
+        """Evaluate on an ``mpmath.mpf`` (high-precision path)."""
+        if self.mp_fn is not None:
+            return self.mp_fn(x)
+        try:
+            return self.fn(x)
+        except TypeError as exc:  # numpy ufuncs refuse mpf objects
+            raise ValueError(
+                f"activation {self.name!r} cannot be evaluated on mpmath numbers; "
+                "pass Activation(fn, name, mp_fn=...) with an mpmath version"
+            ) from exc
+
+
+_NAMED: dict[str, Activation] = {
+    "tanh": Activation(np.tanh, "tanh", mpmath.tanh),
+    "erf": Activation(special.erf, "erf", mpmath.erf),
+}
+
+
+def get_activation(activation: str | Activation | Callable[[np.ndarray], np.ndarray]) -> Activation:
+    """Return an :class:`Activation` from a name, an Activation or a callable.
+
+    Examples
+    --------
+    >>> get_activation("tanh").name
+    'tanh'
+    """
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str):
+        try:
+            return _NAMED[activation]
+        except KeyError:
+            raise ValueError(
+                f"activation must be one of {sorted(_NAMED)} or a callable, got {activation!r}"
+            ) from None
+    if callable(activation):
+        return Activation(activation, getattr(activation, "__name__", "callable"))
+    raise ValueError(f"activation must be a name or a callable, got {type(activation).__name__}")
+
+
+def gauss_hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights for E f(z), z ~ N(0, 1) (probabilists' Gauss–Hermite).
+
+    Examples
+    --------
+    >>> z, w = gauss_hermite(20)
+    >>> round(float(np.sum(w * z**2)), 12)
+    1.0
+    """
+    if order < 2:
+        raise ValueError(f"quadrature order must be >= 2, got {order}")
+    x, w = special.roots_hermitenorm(int(order))
+    return x, w / np.sqrt(2.0 * np.pi)
+
+
+def gaussian_mean(act: Activation, scale: float) -> float:
+    """E sigma(scale * z), z ~ N(0, 1), by adaptive quadrature (robust to kinks)."""
+    def integrand(z: float) -> float:
+        return float(act(np.array([scale * z]))[0]) * np.exp(-0.5 * z * z)
+
+    # split at 0 (where ReLU-like kinks sit) and at |z| = 40 (Gaussian weight < 1e-300)
+    total = 0.0
+    for lo, hi in ((-40.0, -8.0), (-8.0, 0.0), (0.0, 8.0), (8.0, 40.0)):
+        val, _ = integrate.quad(integrand, lo, hi, epsabs=1e-16, epsrel=1e-12, limit=200)
+        total += val
+    return total / np.sqrt(2.0 * np.pi)
+
+
+def check_centred(act: Activation, scale: float, tol: float = 1e-9) -> None:
+    """Raise ``ValueError`` unless E sigma(scale z) = 0 (THEORY.md §1: mu_0 = 0).
+
+    ``tol`` is relative to sqrt(E sigma(scale z)^2); both moments come from
+    adaptive quadrature accurate to ~1e-12, so 1e-9 leaves a wide margin.
+    """
+    z, w = gauss_hermite(60)
+    vals = act(scale * z)
+    if not np.all(np.isfinite(vals)):
+        raise ValueError(f"activation {act.name!r} returned non-finite values on the real line")
+    mean = gaussian_mean(act, scale)
+    rms = float(np.sqrt(np.dot(w, vals**2)))
+    if abs(mean) > tol * max(rms, 1e-300):
+        raise ValueError(
+            f"activation {act.name!r} is not centred: E sigma(Gamma_t z) = {mean:.3e} != 0 "
+            f"(Gamma_t = {scale:.6g}); the theory needs mu_0 = 0. Centre it with "
+            f"rfdiff.activations.centred(fn, {scale:.6g}), i.e. use sigma(x) - E sigma(Gamma_t z)"
+        )
+
+
+def centred(
+    activation: str | Activation | Callable[[np.ndarray], np.ndarray],
+    scale: float,
+) -> Activation:
+    """Return sigma(x) - E sigma(scale z): the activation centred for Gamma_t = scale.
+
+    The mean is computed by adaptive quadrature, which handles kinks (ReLU).
+    Note that the Gauss–Hermite constants of :mod:`rfdiff.constants` converge
+    slowly for non-smooth activations: raise their ``quad_order``.
+
+    Examples
+    --------
+    >>> relu_c = centred(lambda x: np.maximum(x, 0.0), 1.0)
+    >>> abs(gaussian_mean(relu_c, 1.0)) < 1e-12
+    True
+    """
+    act = get_activation(activation)
+    mean = gaussian_mean(act, scale)
+    base = act.fn
+    base_mp = act.mp_fn
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        return base(x) - mean
+
+    mp_fn = None if base_mp is None else (lambda x: base_mp(x) - mean)
+    return Activation(fn, f"centred({act.name})", mp_fn)

@@ -1,0 +1,194 @@
+"""The random-features score model: parameters, data spectrum, validation (THEORY.md §1).
+
+:class:`RFModel` is a frozen description of one setting (psi_p, psi_n, t,
+activation, data). Everything else in rfdiff is a pure function of it; the
+methods here are thin entry points to :mod:`rfdiff.resolvent` and
+:mod:`rfdiff.spectrum`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+
+from . import resolvent as _resolvent
+from . import spectrum as _spectrum
+from .activations import Activation, check_centred, get_activation
+from .constants import Constants, _cached_gh
+
+__all__ = ["DataSpectrum", "RFModel"]
+
+
+def _finite_positive(name: str, value: float) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number > 0, got {value!r}") from None
+    if not math.isfinite(x) or x <= 0.0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return x
+
+
+@dataclass(frozen=True)
+class DataSpectrum:
+    """Spectral density of the data covariance Sigma as atoms: sum_k w_k delta(lambda - lambda_k).
+
+    Parameters
+    ----------
+    values : sequence of float
+        Eigenvalues lambda_k of Sigma, >= 0 and not all 0.
+    weights : sequence of float
+        Their fractions w_k > 0, summing to 1 (to 1e-12).
+
+    Examples
+    --------
+    >>> DataSpectrum([0.5, 1.5], [0.5, 0.5]).sigma_x2
+    1.0
+    """
+
+    values: tuple[float, ...]
+    weights: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        vals = np.atleast_1d(np.asarray(self.values, dtype=np.float64))
+        wts = np.atleast_1d(np.asarray(self.weights, dtype=np.float64))
+        if vals.ndim != 1 or vals.size == 0:
+            raise ValueError(f"data values must be a non-empty 1-d sequence, got {self.values!r}")
+        if wts.shape != vals.shape:
+            raise ValueError(
+                f"data weights must have the same length as values ({vals.size}), got {wts.size}"
+            )
+        if not np.all(np.isfinite(vals)) or np.any(vals < 0):
+            raise ValueError(f"data values must be finite and >= 0, got {vals.tolist()}")
+        if not np.any(vals > 0):
+            raise ValueError("data values must not all be 0 (Tr Sigma > 0)")
+        if not np.all(np.isfinite(wts)) or np.any(wts <= 0):
+            raise ValueError(f"data weights must be finite and > 0, got {wts.tolist()}")
+        if abs(wts.sum() - 1.0) > 1e-12:
+            raise ValueError(f"data weights must sum to 1, got sum {wts.sum()!r}")
+        object.__setattr__(self, "values", tuple(vals.tolist()))
+        object.__setattr__(self, "weights", tuple(wts.tolist()))
+
+    @classmethod
+    def isotropic(cls, variance: float = 1.0) -> DataSpectrum:
+        """Sigma = variance * I."""
+        return cls((_finite_positive("variance", variance),), (1.0,))
+
+    @property
+    def sigma_x2(self) -> float:
+        """sigma_x^2 = Tr Sigma / d = sum_k w_k lambda_k."""
+        return float(np.dot(self.values, self.weights))
+
+    @property
+    def lam(self) -> np.ndarray:
+        """Atom locations as a float64 array."""
+        return np.asarray(self.values, dtype=np.float64)
+
+    @property
+    def w(self) -> np.ndarray:
+        """Atom weights as a float64 array."""
+        return np.asarray(self.weights, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class RFModel:
+    """Random-features score model in the proportional limit (THEORY.md §1).
+
+    Parameters
+    ----------
+    psi_p : float
+        p/d, > 0.
+    psi_n : float
+        n/d, > 0.
+    t : float
+        Diffusion time, > 0.
+    activation : str, Activation or callable
+        ``"tanh"`` (default), ``"erf"`` or a vectorised callable; it must be
+        centred, E sigma(Gamma_t z) = 0 (see :func:`rfdiff.activations.centred`).
+    data : DataSpectrum, optional
+        Spectrum of the data covariance; default N(0, I).
+    quad_order : int, optional
+        Gauss–Hermite order for the constants (default: automatic, ~1e-14 for
+        analytic activations; see :func:`rfdiff.constants.default_order`).
+
+    Examples
+    --------
+    >>> m = RFModel(psi_p=64, psi_n=8, t=0.01)
+    >>> round(m.constants.s2, 6)
+    0.001874
+    >>> q = m.stieltjes(1.0 + 1.0j)
+    >>> bool(q.imag > 0)
+    True
+    """
+
+    psi_p: float
+    psi_n: float
+    t: float
+    activation: str | Activation | Callable[[np.ndarray], np.ndarray] = "tanh"
+    data: DataSpectrum = field(default_factory=DataSpectrum.isotropic)
+    quad_order: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("psi_p", "psi_n", "t"):
+            object.__setattr__(self, name, _finite_positive(name, getattr(self, name)))
+        if not isinstance(self.data, DataSpectrum):
+            raise ValueError(f"data must be a DataSpectrum, got {type(self.data).__name__}")
+        if self.quad_order is not None and (int(self.quad_order) != self.quad_order or self.quad_order < 8):
+            raise ValueError(f"quad_order must be an integer >= 8, got {self.quad_order!r}")
+        act = get_activation(self.activation)
+        object.__setattr__(self, "activation", act)
+        check_centred(act, math.sqrt(self.gamma2))
+
+    @property
+    def gamma2(self) -> float:
+        """Gamma_t^2 = e^{-2t} sigma_x^2 + Delta_t."""
+        return math.exp(-2.0 * self.t) * self.data.sigma_x2 - math.expm1(-2.0 * self.t)
+
+    @cached_property
+    def constants(self) -> Constants:
+        """Gaussian-equivalence constants (THEORY.md §3), by Gauss–Hermite quadrature."""
+        return _cached_gh(self.activation, self.t, self.data.sigma_x2, self.quad_order)
+
+    @cached_property
+    def equations(self) -> _resolvent.Equations:
+        """Coefficients of the Theorem 3.1 system for this model."""
+        return _resolvent.Equations.from_model(self)
+
+    def resolvent(
+        self,
+        z: complex | Sequence[complex] | np.ndarray,
+        *,
+        lower_half_plane: bool = False,
+        on_failure: Literal["raise", "warn"] = "raise",
+    ) -> _resolvent.Resolvent:
+        """Solve Theorem 3.1 at z: q, r, s with diagnostics (see :func:`rfdiff.resolvent.solve`)."""
+        return _resolvent.solve(
+            self.equations, z, lower_half_plane=lower_half_plane, on_failure=on_failure
+        )
+
+    def stieltjes(
+        self,
+        z: complex | Sequence[complex] | np.ndarray,
+        *,
+        lower_half_plane: bool = False,
+        on_failure: Literal["raise", "warn"] = "raise",
+    ) -> np.ndarray:
+        """q(z) = (1/p) Tr (U - z)^{-1} in the limit, same shape as z.
+
+        z must have Im z > 0, or be real (then q(lambda + i0) is returned, real
+        below the spectrum); Im z < 0 raises unless ``lower_half_plane=True``.
+        """
+        return self.resolvent(z, lower_half_plane=lower_half_plane, on_failure=on_failure).q
+
+    def density(self, lam: float | Sequence[float] | np.ndarray) -> np.ndarray:
+        """Continuous part of rho at real lam: Im q(lam + i0) / pi (atoms excluded)."""
+        return _spectrum.density(self, lam)
+
+    def spectrum(self, **kwargs) -> _spectrum.Spectrum:
+        """Atoms, support intervals, edges, adaptive density and CDF (:func:`rfdiff.spectrum.spectrum`)."""
+        return _spectrum.spectrum(self, **kwargs)

@@ -1,0 +1,16 @@
+"""Shared test configuration: the ``slow`` marker and its ``--runslow`` switch."""
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="run all slow tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords and "ci" not in item.keywords:
+            item.add_marker(skip)
