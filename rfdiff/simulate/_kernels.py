@@ -1,0 +1,159 @@
+"""Numba kernels of the finite-size simulator (private).
+
+Only the loops that numpy cannot fuse live here:
+
+* :func:`hermite_moments` evaluates sigma at the Gauss–Hermite nodes of every
+  (feature, sample) pair and accumulates its normalised Hermite moments in the
+  same pass, so no n x p x quadrature tensor is ever stored;
+* :func:`horner_rank1` sums the Mehler series of the population matrix,
+  sum_k rho_ij^k beta_k(i) beta_k(j), in place over the p x p correlation matrix;
+* :func:`apply_inplace` applies sigma to a matrix in place (training loop).
+
+Every parallel loop writes disjoint outputs (no cross-thread reductions), so
+results do not depend on the number of threads. No ``fastmath``: NaN checks
+happen downstream. ``code`` selects the activation: 0 = tanh, 1 = erf.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "ACTIVATION_CODES",
+    "apply_inplace",
+    "hermite_moments",
+    "horner_rank1",
+    "numba_threads",
+    "sparse_mehler",
+]
+
+#: activation names with a compiled kernel; any other activation uses the numpy path
+ACTIVATION_CODES = {"tanh": 0, "erf": 1}
+
+
+@njit(cache=True, inline="always")
+def _act(code: int, x: float) -> float:
+    if code == 0:
+        # tanh(x) = sign(x) (1 - e)/(1 + e), e = exp(-2|x|): ~5x faster than libm tanh here,
+        # absolute error <= 4e-16 (checked against np.tanh in the tests)
+        e = math.exp(-2.0 * abs(x))
+        r = (1.0 - e) / (1.0 + e)
+        return r if x >= 0.0 else -r
+    return math.erf(x)
+
+
+@njit(parallel=True, cache=True)
+def hermite_moments(code, mean, scale, nodes, weights, hw, coef, second):  # pragma: no cover
+    """Normalised Hermite moments of sigma(mean[i, nu] + scale[i] z), z ~ N(0, 1).
+
+    coef[k, i, nu] = E[sigma(m + s z) He_k(z)] / sqrt(k!) (hw[q, k] = weights[q] He_k(nodes[q]) / sqrt(k!)),
+    second[i, nu] = E sigma(m + s z)^2.
+    The rule must be symmetric with an even number of nodes (nodes[nq-1-q] = -nodes[q]): each
+    pair is done at once, He_k(-z) = (-1)^k He_k(z) halving the multiply-adds.
+    """
+    p, n = mean.shape
+    nq, k1 = hw.shape
+    half = nq // 2
+    for i in prange(p):
+        acc = np.empty(k1)
+        s_i = scale[i]
+        for nu in range(n):
+            for k in range(k1):
+                acc[k] = 0.0
+            m = mean[i, nu]
+            s2 = 0.0
+            for q in range(half):
+                a = _act(code, m + s_i * nodes[q])
+                b = _act(code, m - s_i * nodes[q])
+                s2 += weights[q] * (a * a + b * b)
+                sp = a + b
+                sm = a - b
+                for k in range(0, k1, 2):
+                    acc[k] += sp * hw[q, k]
+                for k in range(1, k1, 2):
+                    acc[k] += sm * hw[q, k]
+            for k in range(k1):
+                coef[k, i, nu] = acc[k]
+            second[i, nu] = s2
+
+
+@njit(parallel=True, cache=True)
+def horner_rank1(rho, beta, diag):  # pragma: no cover
+    """In place: rho[i, j] <- sum_k rho[i, j]^k beta[i, k] beta[j, k] (i != j), rho[i, i] <- diag[i]."""
+    p = rho.shape[0]
+    k1 = beta.shape[1]
+    for i in prange(p):
+        for j in range(p):
+            if i == j:
+                rho[i, i] = diag[i]
+                continue
+            r = rho[i, j]
+            acc = beta[i, k1 - 1] * beta[j, k1 - 1]
+            for k in range(k1 - 2, -1, -1):
+                acc = acc * r + beta[i, k] * beta[j, k]
+            rho[i, j] = acc
+
+
+@njit(parallel=True, cache=True)
+def sparse_mehler(U, coef, rows, cols, rho, k_lo, inv_n):  # pragma: no cover
+    """For each listed pair (i, j), i != j, add to U[i, j] and U[j, i]
+
+        sum_{k >= k_lo} rho^k mean_nu coef[k, i, nu] coef[k, j, nu].
+
+    Pairs must be distinct and unordered-unique, so the writes never collide.
+    """
+    k1, _, n = coef.shape
+    for m in prange(rows.size):
+        i = rows[m]
+        j = cols[m]
+        r = rho[m]
+        rk = r ** k_lo
+        extra = 0.0
+        for k in range(k_lo, k1):
+            g = 0.0
+            for nu in range(n):
+                g += coef[k, i, nu] * coef[k, j, nu]
+            extra += rk * g
+            rk *= r
+        U[i, j] += extra * inv_n
+        U[j, i] += extra * inv_n
+
+
+@njit(parallel=True, cache=True)
+def apply_inplace(code, h):  # pragma: no cover
+    """In place: h <- sigma(h) for a 2-d C-contiguous array."""
+    p, n = h.shape
+    for i in prange(p):
+        for j in range(n):
+            h[i, j] = _act(code, h[i, j])
+
+
+class numba_threads:
+    """Context manager: run numba kernels with ``threads`` threads (None: leave as is).
+
+    Raises ValueError unless 1 <= threads <= numba.config.NUMBA_NUM_THREADS.
+    """
+
+    def __init__(self, threads: int | None) -> None:
+        if threads is not None:
+            top = numba.config.NUMBA_NUM_THREADS
+            if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not (
+                1 <= threads <= top
+            ):
+                raise ValueError(f"threads must be an integer in [1, {top}] or None, got {threads!r}")
+        self.threads = threads
+        self._old: int | None = None
+
+    def __enter__(self) -> numba_threads:
+        if self.threads is not None:
+            self._old = numba.get_num_threads()
+            numba.set_num_threads(int(self.threads))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            numba.set_num_threads(self._old)
