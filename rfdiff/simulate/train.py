@@ -172,28 +172,35 @@ def train(
         out = np.empty((3, rec.size))
         batch = np.full(rec.size, np.nan)
         j = 0
-        for k in range(steps + 1):
-            if k == rec[j]:
-                out[:, j] = dsm_losses(mats, B * math.sqrt(p))
-                if not np.all(np.isfinite(out[:, j])):
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected below
+            for k in range(steps + 1):
+                if k == rec[j]:
+                    out[:, j] = dsm_losses(mats, B * math.sqrt(p))
+                    if not np.all(np.isfinite(out[:, j])):
+                        raise FloatingPointError(
+                            f"gradient descent diverged by step {k}: dtau = {dtau}, "
+                            f"stability limit {dtau_max:.4g}"
+                        )
+                    j += 1
+                if k == steps:
+                    break
+                xi = rng.standard_normal((dim, n))  # column nu = xi^nu
+                h = W_ @ xi
+                h *= noise_scale
+                h += mean
+                F = _apply(act, code, h)
+                resid = B @ F
+                resid *= math.sqrt(delta)
+                resid += xi  # sqrt(Delta) B F + Xi^T
+                loss = float(np.sum(resid * resid)) / (n * dim)
+                if not math.isfinite(loss):
                     raise FloatingPointError(
-                        f"gradient descent diverged by step {k}: dtau = {dtau}, "
+                        f"gradient descent diverged at step {k}: dtau = {dtau}, "
                         f"stability limit {dtau_max:.4g}"
                     )
-                j += 1
-            if k == steps:
-                break
-            xi = rng.standard_normal((dim, n))  # column nu = xi^nu
-            h = W_ @ xi
-            h *= noise_scale
-            h += mean
-            F = _apply(act, code, h)
-            resid = B @ F
-            resid *= math.sqrt(delta)
-            resid += xi  # sqrt(Delta) B F + Xi^T
-            if k == rec[j - 1]:
-                batch[j - 1] = float(np.sum(resid * resid)) / (n * dim)
-            B -= rate * (resid @ F.T)
+                if k == rec[j - 1]:
+                    batch[j - 1] = loss
+                B -= rate * (resid @ F.T)
     train_l, test_l, score_l = out[0], out[1], out[2]
     A = B * math.sqrt(p)
     for arr in (rec, train_l, test_l, score_l, batch, A):
