@@ -1,1 +1,30 @@
-from .model import RFModel, DataSpectrum
+"""rfdiff: random-matrix-theory analytics for diffusion models.
+
+The spectrum of the random-features correlation matrix U of Bonnaire, Urfin,
+Biroli & Mézard (NeurIPS 2025) from its self-consistent resolvent equations,
+with the conventions of THEORY.md.
+"""
+
+from . import activations, constants, resolvent, spectrum
+from .activations import Activation, centred
+from .constants import Constants
+from .model import DataSpectrum, RFModel
+from .resolvent import Equations, Resolvent, ResolventConvergenceError
+from .spectrum import Spectrum
+
+__all__ = [
+    "Activation",
+    "Constants",
+    "DataSpectrum",
+    "Equations",
+    "RFModel",
+    "Resolvent",
+    "ResolventConvergenceError",
+    "Spectrum",
+    "activations",
+    "centred",
+    "constants",
+    "resolvent",
+    "spectrum",
+]
+__version__ = "0.1.0"

@@ -159,7 +159,7 @@ def centred(
     Examples
     --------
     >>> relu_c = centred(lambda x: np.maximum(x, 0.0), 1.0)
-    >>> abs(gaussian_mean(relu_c, 1.0)) < 1e-12
+    >>> bool(abs(gaussian_mean(relu_c, 1.0)) < 1e-12)
     True
     """
     act = get_activation(activation)

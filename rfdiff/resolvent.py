@@ -167,8 +167,9 @@ class Resolvent:
         Herglotz check: sign Im q = sign Im r = sign Im(z q) = sign Im z (to roundoff).
     imag_used : ndarray
         Im z actually solved at: equals Im z except for real z at a square-root
-        edge, where the exact-axis step can be ill-posed and the value at
-        |Im z| = 1e-14 * scale is returned instead.
+        edge (within ~1e-28 relative), where the exact-axis step is ill-posed
+        and the value at |Im z| ~ 1e-28 * scale is returned instead. Real z on an atom (a pole of
+        q) is reported as not converged.
     """
 
     z: np.ndarray
@@ -204,6 +205,8 @@ def _eval(q, r, z, pinv, alpha, beta, c, b2p, v2, s2, lam, pi):
     dsr = 0j
     drq = 0j
     drr = 0j
+    rabs = 0.0  # sum of |terms|: the scale of rounding in the sums
+    sabs = 0.0
     for k in range(lam.shape[0]):
         tk = 1.0 / (shat + lam[k] * rhat)
         t2 = tk * tk
@@ -211,6 +214,8 @@ def _eval(q, r, z, pinv, alpha, beta, c, b2p, v2, s2, lam, pi):
         dtr = t2 * (lam[k] * c * alpha / d2)
         ssum += pi[k] * tk
         rsum += pi[k] * lam[k] * tk
+        sabs += pi[k] * abs(tk)
+        rabs += pi[k] * lam[k] * abs(tk)
         dsq += pi[k] * dtq
         dsr += pi[k] * dtr
         drq += pi[k] * lam[k] * dtq
@@ -225,8 +230,8 @@ def _eval(q, r, z, pinv, alpha, beta, c, b2p, v2, s2, lam, pi):
     j12 = 1.0 - drr
     j21 = (s2 - z) + v2 / d - v2 * q * beta / d2 - dsq * pinv / q + ssum * pinv / q2
     j22 = -v2 * q * alpha / d2 - dsr * pinv / q
-    sc1 = abs(r) + abs(rsum)
-    sc2 = abs(t_a) + abs(t_b) + abs(t_c) + abs(t_d)
+    sc1 = abs(r) + rabs
+    sc2 = abs(t_a) + abs(t_b) + abs(t_c) + sabs * pinv / abs(q)
     return f1, g2, j11, j12, j21, j22, sc1, sc2, ssum
 
 
@@ -242,6 +247,16 @@ def _newton(q, r, z, pinv, alpha, beta, c, b2p, v2, s2, lam, pi, maxit, rtol):
         if not np.isfinite(res):
             return q, r, ssum, res, it, False
         if res <= rtol:
+            # one more Newton step takes the O(rtol) residual down to rounding
+            det = j11 * j22 - j12 * j21
+            if det != 0:
+                q2 = q + (-f1 * j22 + j12 * g2) / det
+                r2 = r + (-j11 * g2 + f1 * j21) / det
+                f1b, g2b, _a, _b, _c, _d, sc1b, sc2b, ssumb = _eval(
+                    q2, r2, z, pinv, alpha, beta, c, b2p, v2, s2, lam, pi)
+                res2 = max(abs(f1b) / max(sc1b, 1e-300), abs(g2b) / max(sc2b, 1e-300))
+                if res2 <= res:
+                    return q2, r2, ssumb, res2, it + 1, True
             return q, r, ssum, res, it, True
         if it == maxit:
             break
@@ -297,15 +312,24 @@ def _solve_path(x, y_target, sgn, scale, mean_ev, m1, pinv, alpha, beta, c, b2p,
         if y <= stop:
             if not real_target:
                 break
-            # exact axis: Newton from the solution at y_floor
+            # exact axis: Newton from the solution at the current y
             z = complex(x, 0.0)
             q1, r1, s1, res1, it, ok = _newton(q, r, z, pinv, alpha, beta, c, b2p, v2, s2,
-                                               lam, pi, 40, rtol)
+                                               lam, pi, 60, rtol)
             total_it += it
             if ok and _branch_ok(q1, r1, z, 1.0):
                 return q1, r1, s1, res1, total_it, True, True, 0.0
-            # at a square-root edge the axis problem is singular: keep y_floor
-            return q, r, s, res, total_it, True, _branch_ok(q, r, complex(x, sgn * y), sgn), y
+            if y > 1e-28 * scale:
+                # near a square-root edge (distance delta) the axis step needs y << delta:
+                # go further down and try again
+                stop = y * 1e-3
+                continue
+            # at an edge itself the axis problem is singular: keep the value at this tiny y.
+            # At an atom of weight w, y |q(x + iy)| -> w instead (and y |q| <= 1 always):
+            # then q(x + i0) is infinite and the point is reported as not converged.
+            at_pole = y * abs(q) > 1e-8
+            return (q, r, s, res, total_it, not at_pole,
+                    _branch_ok(q, r, complex(x, sgn * y), sgn), y)
         y_new = max(y * ratio, stop)
         z = complex(x, sgn * y_new)
         q1, r1, s1, res1, it, ok = _newton(q, r, z, pinv, alpha, beta, c, b2p, v2, s2, lam, pi,
