@@ -28,6 +28,7 @@ __all__ = [
     "hermite_moments",
     "horner_rank1",
     "numba_threads",
+    "preact_apply",
     "sparse_mehler",
 ]
 
@@ -121,6 +122,15 @@ def sparse_mehler(U, coef, rows, cols, rho, k_lo, inv_n):  # pragma: no cover
             rk *= r
         U[i, j] += extra * inv_n
         U[j, i] += extra * inv_n
+
+
+@njit(parallel=True, cache=True)
+def preact_apply(code, h, scale, mean):  # pragma: no cover
+    """In place: h <- sigma(scale h + mean) (one fused pass of the training step)."""
+    p, n = h.shape
+    for i in prange(p):
+        for j in range(n):
+            h[i, j] = _act(code, scale * h[i, j] + mean[i, j])
 
 
 @njit(parallel=True, cache=True)

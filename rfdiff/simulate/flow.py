@@ -34,6 +34,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import blas
 
 from ..model import RFModel
 from .matrices import CorrelationMatrices, NoiseMode, _check_model, correlation_matrices
@@ -145,12 +146,18 @@ def dsm_losses(matrices: CorrelationMatrices, A: np.ndarray) -> tuple[float, flo
 
 
 def _rotated_population(U_pop: np.ndarray, Q: np.ndarray) -> np.ndarray:
-    """Q^T U~ Q: through the Cholesky factor when U~ is positive definite (3 p^3 instead of 4 p^3 flops)."""
+    """Q^T U~ Q through the Cholesky factor U~ = L L^T when U~ is positive definite.
+
+    Z = L^T Q is a triangular product (BLAS trmm, p^3 flops) and Z^T Z a symmetric rank-k
+    update (p^3): ~2.3 p^3 flops against 4 p^3 for two general products.
+    """
     try:
         L = np.linalg.cholesky(U_pop)
     except np.linalg.LinAlgError:
         return Q.T @ (U_pop @ Q)
-    Z = L.T @ Q
+    Z = blas.dtrmm(1.0, np.asfortranarray(L), np.asfortranarray(Q), side=0, lower=1, trans_a=1,
+                   overwrite_b=1)
+    del L
     return Z.T @ Z  # numpy uses a symmetric rank-k update for Z^T Z
 
 

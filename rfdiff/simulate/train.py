@@ -186,9 +186,13 @@ def train(
                     break
                 xi = rng.standard_normal((dim, n))  # column nu = xi^nu
                 h = W_ @ xi
-                h *= noise_scale
-                h += mean
-                F = _apply(act, code, h)
+                if code is not None:  # fused: F = sigma(noise_scale W xi + mean)
+                    _kernels.preact_apply(code, h, noise_scale, mean)
+                    F = h
+                else:
+                    h *= noise_scale
+                    h += mean
+                    F = _apply(act, code, h)
                 resid = B @ F
                 resid *= math.sqrt(delta)
                 resid += xi  # sqrt(Delta) B F + Xi^T

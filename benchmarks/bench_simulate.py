@@ -1,0 +1,245 @@
+"""Benchmark: the finite-size simulator (issue 3) against a straightforward numpy implementation.
+
+Sizes: the paper's Fig. 4/5 setting, d = 100, psi_p = 64, psi_n = 8 (p = 6400, n = 800), tanh,
+data N(0, I).
+
+1. Exact U, V, U~, V~ (``correlation_matrices(noise="exact")``) at t = 0.01 (Fig. 4) and t = 0.1
+   (Fig. 5), against :func:`numpy_exact`: the same Mehler/Hermite expansion written plainly in
+   numpy (a loop over quadrature nodes on p x n arrays, then sum_k rho^k o (B_k B_k^T) on full
+   p x p matrices, the same orders and quadrature as rfdiff picked). Goal: <= 30 s. Also the
+   largest difference between the two (both are exact to ~1e-10) and the peak memory (tracemalloc,
+   which sees numpy's allocations).
+2. ``gradient_flow`` on 200 log-spaced tau in [1e-2, 1e5] at t = 0.1 (one eigendecomposition),
+   with the matrices given (curves only) and end to end. Goal: <= 60 s.
+3. ``train``: seconds per full-batch GD step at t = 0.1 (difference of two run lengths, so the
+   loss recording is excluded), next to the published PyTorch-on-CPU figure quoted in the issue
+   (~0.16 s/step; not re-measured here: no PyTorch in this environment).
+
+Numba kernels are compiled (warm-up on a tiny problem) before any timing.
+
+Run either::
+
+    python -m pytest benchmarks/bench_simulate.py --benchmark-only -s     # ~4 min
+    python benchmarks/bench_simulate.py                                     # same table, plain script
+
+Both write ``benchmarks/results/bench_simulate.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+_HERE = Path(__file__).resolve().parent
+try:
+    import rfdiff
+except ImportError:  # running from a clone without ``pip install -e .``
+    sys.path.insert(0, str(_HERE.parent))
+    import rfdiff
+from rfdiff import simulate  # noqa: E402
+from rfdiff.simulate import matrices as _mat  # noqa: E402
+
+D, PSI_P, PSI_N = 100, 64.0, 8.0
+TAU = np.logspace(-2, 5, 200)
+PUBLISHED_SECONDS_PER_STEP = 0.16  # issue 3: published PyTorch loop on this machine
+RESULTS = _HERE / "results" / "bench_simulate.json"
+
+
+def model(t: float) -> rfdiff.RFModel:
+    return rfdiff.RFModel(psi_p=PSI_P, psi_n=PSI_N, t=t)
+
+
+def warm_up() -> None:
+    """Compile every Numba kernel (cache=True makes later processes cheap too)."""
+    m = rfdiff.RFModel(psi_p=4, psi_n=2, t=0.1)
+    mats = simulate.correlation_matrices(m, d=30, seed=0)  # exercises the sparse kernel too
+    simulate.train(m, matrices=mats, steps=2, dtau=0.1)
+
+
+# ---------------------------------------------------------------- the numpy baseline
+
+
+def numpy_exact(m: rfdiff.RFModel, W: np.ndarray, X: np.ndarray, order: int, order_pop: int,
+                quad: int, quad_pop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The same expansion, straightforwardly in numpy (full p x p matrices, no fusion, no blocking)."""
+    p, d = W.shape
+    n = X.shape[0]
+    t = m.t
+    delta = -math.expm1(-2 * t)
+    mean = math.exp(-t) / math.sqrt(d) * (W @ X.T)
+    rn2 = np.sum(W * W, axis=1) / d
+    scale = np.sqrt(delta * rn2)
+    z, w, hw = _mat._hermite_table(quad, order + 1)
+    coef = [np.zeros((p, n)) for _ in range(order + 1)]
+    second = np.zeros((p, n))
+    for q in range(quad):
+        s = np.tanh(mean + scale[:, None] * z[q])
+        second += w[q] * s * s
+        for k in range(order + 1):
+            coef[k] += hw[q, k] * s
+    unit = W / np.sqrt(rn2 * d)[:, None]
+    rho = unit @ unit.T
+    U = np.zeros((p, p))
+    power = np.ones((p, p))
+    for k in range(order + 1):
+        U += power * (coef[k] @ coef[k].T)
+        power *= rho
+    U /= n
+    U[np.diag_indices(p)] = second.mean(axis=1)
+    V = (math.sqrt(delta / d) * coef[1].mean(axis=1) / scale)[:, None] * W
+    # population: covariance K = W Sigma_t W^T / d, Sigma_t = I for N(0, I) data
+    K = W @ W.T / d
+    sk = np.sqrt(np.diag(K))
+    rho_t = K / np.outer(sk, sk)
+    z2, w2, hw2 = _mat._hermite_table(quad_pop, order_pop + 1)
+    S = np.tanh(sk[:, None] * z2[None, :])
+    beta = S @ hw2
+    U_pop = np.zeros((p, p))
+    power = np.ones((p, p))
+    for k in range(order_pop + 1):
+        U_pop += power * np.outer(beta[:, k], beta[:, k])
+        power *= rho_t
+    U_pop[np.diag_indices(p)] = (S * S) @ w2
+    V_pop = (math.sqrt(delta / d) * beta[:, 1] / sk)[:, None] * W
+    return U, V, U_pop, V_pop
+
+
+# ---------------------------------------------------------------- measurements
+
+
+def _timed(fn, *args, **kwargs):
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    seconds = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return out, seconds, peak / 2**30
+
+
+def measure_matrices(t: float, baseline: bool = True) -> dict:
+    m = model(t)
+    mats, sec, peak = _timed(simulate.correlation_matrices, m, d=D, seed=0)
+    row = {"t": t, "rfdiff_s": sec, "rfdiff_peak_GiB": peak, "order": mats.order,
+           "order_dense": mats.order_dense, "sparse_pairs": mats.sparse_pairs, "order_pop": mats.order_pop,
+           "truncation_bound": mats.truncation_bound, "truncation_bound_pop": mats.truncation_bound_pop,
+           "quad_order": mats.quad_order, "quad_order_pop": mats.quad_order_pop}
+    if baseline:
+        ref, bsec, bpeak = _timed(numpy_exact, m, np.asarray(mats.W), np.asarray(mats.X), mats.order,
+                                  mats.order_pop, mats.quad_order, mats.quad_order_pop)
+        row.update(numpy_s=bsec, numpy_peak_GiB=bpeak, ratio=bsec / sec,
+                   max_abs_diff=float(max(np.abs(a - b).max() for a, b in
+                                          zip((mats.U, mats.V, mats.U_pop, mats.V_pop), ref, strict=True))))
+    return row | {"_mats": mats}
+
+
+def measure_flow(mats) -> dict:
+    m = model(mats.t)
+    fl, sec, peak = _timed(simulate.gradient_flow, m, TAU, matrices=mats)
+    return {"flow_curves_s": sec, "flow_peak_GiB": peak, "train_inf": fl.train_inf, "test_inf": fl.test_inf,
+            "gen_at_1e5": float(fl.gen[-1])}
+
+
+def measure_train(mats, steps=(5, 25)) -> dict:
+    m = model(mats.t)
+    dtau = 1e-2 * PSI_P / mats.delta  # the published learning rate in flow time (THEORY.md §8)
+    times = []
+    for s in steps:
+        t0 = time.perf_counter()
+        simulate.train(m, matrices=mats, steps=s, dtau=dtau, seed=0, record=2)
+        times.append(time.perf_counter() - t0)
+    per_step = (times[1] - times[0]) / (steps[1] - steps[0])
+    return {"train_s_per_step": per_step, "published_s_per_step": PUBLISHED_SECONDS_PER_STEP,
+            "speedup_vs_published": PUBLISHED_SECONDS_PER_STEP / per_step, "dtau": dtau,
+            "steps_to_tau_1e5": math.ceil(1e5 / dtau)}
+
+
+def environment() -> dict:
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(),
+            "numpy": np.__version__, "cpus": os.cpu_count(), "load1": os.getloadavg()[0]}
+
+
+def table(res: dict) -> str:
+    lines = ["| stage | rfdiff | numpy baseline | ratio | notes |", "| --- | --- | --- | --- | --- |"]
+    for row in res["matrices"]:
+        lines.append(
+            f"| exact U, V, U~, V~, t = {row['t']} | "
+            f"{row['rfdiff_s']:.1f} s, {row['rfdiff_peak_GiB']:.2f} GiB | "
+            f"{row.get('numpy_s', float('nan')):.1f} s, {row.get('numpy_peak_GiB', float('nan')):.2f} GiB | "
+            f"{row.get('ratio', float('nan')):.2f}x | orders {row['order']} (dense {row['order_dense']}, "
+            f"{row['sparse_pairs']} sparse pairs) / {row['order_pop']}, "
+            f"bounds {row['truncation_bound']:.1e} / "
+            f"{row['truncation_bound_pop']:.1e}, max diff {row.get('max_abs_diff', float('nan')):.1e} |")
+    f = res["flow"]
+    lines.append(f"| gradient_flow, 200 tau to 1e5, t = 0.1 | {f['flow_curves_s']:.1f} s curves "
+                 f"({f['flow_curves_s'] + res['matrices'][-1]['rfdiff_s']:.1f} s with the matrices), "
+                 f"{f['flow_peak_GiB']:.2f} GiB | | | goal <= 60 s |")
+    tr = res["train"]
+    lines.append(f"| train, s per step, t = 0.1 | {tr['train_s_per_step']:.3f} s | "
+                 f"{tr['published_s_per_step']} s (published PyTorch, quoted) | "
+                 f"{tr['speedup_vs_published']:.1f}x | tau = 1e5 needs {tr['steps_to_tau_1e5']} steps "
+                 f"at dtau = {tr['dtau']:.2f} |")
+    return "\n".join(lines)
+
+
+def run_all(baseline: bool = True) -> dict:
+    warm_up()
+    rows = [measure_matrices(0.01, baseline), measure_matrices(0.1, baseline)]
+    mats = rows[-1].pop("_mats")
+    rows[0].pop("_mats")
+    res = {"env": environment(), "matrices": rows, "flow": measure_flow(mats), "train": measure_train(mats)}
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(res, indent=2))
+    return res
+
+
+# ---------------------------------------------------------------- pytest-benchmark entry points
+
+
+@pytest.fixture(scope="module")
+def fig5_matrices():
+    warm_up()
+    return simulate.correlation_matrices(model(0.1), d=D, seed=0)
+
+
+@pytest.mark.parametrize("t", [0.01, 0.1])
+def test_bench_exact_matrices(benchmark, t):
+    warm_up()
+    mats = benchmark.pedantic(simulate.correlation_matrices, args=(model(t),), kwargs=dict(d=D, seed=0),
+                              rounds=1, iterations=1)
+    t0 = time.perf_counter()
+    numpy_exact(model(t), np.asarray(mats.W), np.asarray(mats.X), mats.order, mats.order_pop,
+                mats.quad_order, mats.quad_order_pop)
+    base = time.perf_counter() - t0
+    benchmark.extra_info.update(numpy_baseline_s=base, ratio=base / benchmark.stats.stats.mean,
+                                order=mats.order, order_pop=mats.order_pop)
+    assert mats.converged
+
+
+def test_bench_gradient_flow(benchmark, fig5_matrices):
+    fl = benchmark.pedantic(simulate.gradient_flow, args=(model(0.1), TAU),
+                            kwargs=dict(matrices=fig5_matrices), rounds=1, iterations=1)
+    assert np.all(np.isfinite(fl.test))
+
+
+def test_bench_train_step(benchmark, fig5_matrices):
+    res = measure_train(fig5_matrices)
+    benchmark.extra_info.update(res)
+    dtau = res["dtau"]
+    benchmark.pedantic(simulate.train, args=(model(0.1),),
+                       kwargs=dict(matrices=fig5_matrices, steps=20, dtau=dtau, record=2),
+                       rounds=1, iterations=1)
+
+
+if __name__ == "__main__":
+    out = run_all(baseline="--no-baseline" not in sys.argv)
+    print(table(out))
