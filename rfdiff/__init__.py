@@ -5,9 +5,10 @@ Biroli & Mézard (NeurIPS 2025) from its self-consistent resolvent equations,
 with the conventions of THEORY.md.
 """
 
-from . import activations, constants, resolvent, spectrum
+from . import activations, constants, dynamics, resolvent, simulate, spectrum
 from .activations import Activation, centred
 from .constants import Constants
+from .dynamics import Timescales
 from .model import DataSpectrum, RFModel
 from .resolvent import Equations, Resolvent, ResolventConvergenceError
 from .spectrum import Spectrum
@@ -21,10 +22,13 @@ __all__ = [
     "Resolvent",
     "ResolventConvergenceError",
     "Spectrum",
+    "Timescales",
     "activations",
     "centred",
     "constants",
+    "dynamics",
     "resolvent",
+    "simulate",
     "spectrum",
 ]
 __version__ = "0.1.0"

@@ -16,6 +16,7 @@ from typing import Literal
 
 import numpy as np
 
+from . import dynamics as _dynamics
 from . import resolvent as _resolvent
 from . import spectrum as _spectrum
 from .activations import Activation, check_centred, get_activation
@@ -192,3 +193,11 @@ class RFModel:
     def spectrum(self, **kwargs) -> _spectrum.Spectrum:
         """Atoms, support intervals, edges, adaptive density and CDF (:func:`rfdiff.spectrum.spectrum`)."""
         return _spectrum.spectrum(self, **kwargs)
+
+    def timescales(self, share_threshold: float = 0.01) -> _dynamics.Timescales:
+        """Spectral timescales of every support component (:func:`rfdiff.dynamics.timescales`)."""
+        return _dynamics.timescales(self, share_threshold)
+
+    def train_loss(self, tau: float | Sequence[float] | np.ndarray) -> np.ndarray:
+        """L_train(tau) in the limit (:func:`rfdiff.dynamics.train_loss`)."""
+        return _dynamics.train_loss(self, tau)
