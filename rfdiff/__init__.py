@@ -12,6 +12,7 @@ from .dynamics import Timescales
 from .model import DataSpectrum, RFModel
 from .resolvent import Equations, Resolvent, ResolventConvergenceError
 from .spectrum import Spectrum
+from .sweep import sweep
 
 __all__ = [
     "Activation",
@@ -30,5 +31,6 @@ __all__ = [
     "resolvent",
     "simulate",
     "spectrum",
+    "sweep",
 ]
 __version__ = "0.1.0"
