@@ -20,7 +20,10 @@ def make(psi_p, psi_n, t, act, data):
     return rfdiff.RFModel(psi_p=psi_p, psi_n=psi_n, t=t, activation=act, **kwargs)
 
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples every run (CI must not turn red on a new random draw; run with
+# --hypothesis-seed=<n> and derandomize off locally to explore further)
+SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -58,7 +61,7 @@ def test_large_z_asymptotics(psi_p, psi_n, t, act, data, angle):
     assert abs(z * q + 1 + m1 / z) <= 2 * eq.upper_bound**2 / abs(z) ** 2
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.floats(min_value=1.0, max_value=80.0), st.floats(min_value=0.5, max_value=40.0), times, acts, datas)
 def test_total_mass_is_one(psi_p, psi_n, t, act, data):
     m = make(psi_p, psi_n, t, act, data)
