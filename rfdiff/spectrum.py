@@ -221,7 +221,9 @@ def find_edge(eq: Equations, x_out: float, q_out: complex, r_out: complex, direc
         mid = 0.5 * (lo_t + hi_t)
         u_mid = project(u_prev + mid * tangent)
         if u_mid is None:
-            raise RuntimeError(f"edge bisection left the curve next to x = {x_out}")
+            # projection fails only for chords far below the curvature scale (nearly degenerate
+            # folds, e.g. psi_p = psi_n at large t): keep the bracket reached so far
+            break
         if np.sign(det_at(u_mid)) == sign0:
             lo_t = mid
         else:
@@ -229,11 +231,46 @@ def find_edge(eq: Equations, x_out: float, q_out: complex, r_out: complex, direc
         if hi_t - lo_t < 1e-15:
             break
     u_star = project(u_prev + 0.5 * (lo_t + hi_t) * tangent)
+    if u_star is None:
+        u_star = project(u_prev + lo_t * tangent) if lo_t > 0 else u_prev
+    if u_star is None:
+        u_star = u_prev
     q_star, r_star = u_star[0] * sq, u_star[1] * sr
     z_star, slope_star = _z_and_slope(args, eq.s2, q_star, r_star)
     bracket = tuple(sorted((q0, q_star)))
     return EdgeResult(location=z_star, q=q_star, r=r_star, slope=slope_star, bracket=bracket,
                       residual=float(abs(fold(np.array([q_star, r_star]))[0])))
+
+
+def _edge_between(
+    eq: Equations, x_gap: float, q_gap: complex, r_gap: complex, x_in: float
+) -> tuple[float, float]:
+    """The edge between a gap point and a support point: the fold solver, checked.
+
+    The fold must lie in [x_gap, x_in]. In nearly degenerate settings (psi_p ~ psi_n at large t,
+    where v_t^2 ~ 1e-8 makes the low components extremely narrow) the continuation can fail or
+    land elsewhere; then the edge is bisected on "Im q(x + i0) > 1e-10 |q|" instead, which is
+    slower and, at a square-root edge, accurate to ~1e-20 relative (Im q ~ sqrt(distance)).
+    Returns (location, |dz/dq|), the latter NaN for a bisected edge.
+    """
+    direction = 1 if x_in > x_gap else -1
+    lo_x, hi_x = sorted((x_gap, x_in))
+    try:
+        e = find_edge(eq, x_gap, q_gap, r_gap, direction)
+        if lo_x - 1e-12 * abs(lo_x) <= e.location <= hi_x + 1e-12 * abs(hi_x):
+            return e.location, abs(e.slope)
+    except RuntimeError:
+        pass
+    a, b = x_gap, x_in  # a outside, b inside
+    for _ in range(200):
+        mid = 0.5 * (a + b)
+        if mid in (a, b):
+            break
+        if _classify(solve(eq, np.array([mid + 0j])).q)[0]:
+            b = mid
+        else:
+            a = mid
+    return 0.5 * (a + b), float("nan")
 
 
 # ---------------------------------------------------------------- atoms
@@ -423,7 +460,9 @@ def _sample_component(
         a, b, depth = todo.pop()
         piece, lam, rho, g_samples = _piece(eq, a, b, tol, per_piece, lo, hi,
                                              hard_c=hard_c if a == lo else None)
-        if piece.tail < tol or depth >= 12 or len(done) + len(todo) >= max_nodes // 64:
+        # pieces narrower than ~1e4 ulp of lambda cannot be resolved further in float64
+        unresolvable = (b - a) < 1e-12 * max(abs(a), abs(b))
+        if piece.tail < tol or unresolvable or depth >= 12 or len(done) + len(todo) >= max_nodes // 64:
             done.append((piece, lam, rho))
             continue
         # split where the sampled g(theta) = rho sin(theta) changes fastest: a sharp interior
@@ -433,7 +472,8 @@ def _sample_component(
         # the float resolution of lambda would follow: there, split at the density minimum
         if hard_c is None:
             k = int(np.argmax(np.abs(np.diff(g_samples))))
-            split = 0.5 * (lam[k] + lam[k + 1])
+            # at least 1 % from either end, so that every split also shrinks the far piece
+            split = min(max(0.5 * (lam[k] + lam[k + 1]), a + 0.01 * (b - a)), b - 0.01 * (b - a))
         else:
             split = lam[1 + int(np.argmin(rho[1:-1]))]
             split = min(max(split, a + 0.05 * (b - a)), b - 0.05 * (b - a))
@@ -476,7 +516,8 @@ class Spectrum:
         All samples concatenated (ascending; edges included with density 0).
     edge_slopes : tuple of float
         |dz/dq| at each located edge (0 at an exact fold; the edge residual); NaN for a
-        hard edge at s_t^2 (support reaching the atom location, e.g. psi_p = 1 + psi_n).
+        hard edge at s_t^2 (support reaching the atom location, e.g. psi_p = 1 + psi_n) and
+        for an edge located by the bisection fallback of nearly degenerate settings.
     total_mass : float
         Atoms plus continuous masses (1 up to quadrature error).
     """
@@ -605,13 +646,12 @@ def spectrum(
                 start = s2
                 slopes.append(float("nan"))
             else:
-                e = find_edge(eq, grid[i - 1], q[i - 1], r[i - 1], +1)
-                start = e.location
-                slopes.append(abs(e.slope))
+                start, slope = _edge_between(eq, grid[i - 1], q[i - 1], r[i - 1], grid[i])
+                slopes.append(slope)
         if inside[i] and not inside[i + 1]:
-            e = find_edge(eq, grid[i + 1], q[i + 1], r[i + 1], -1)
-            support.append((start, e.location))
-            slopes.append(abs(e.slope))
+            end, slope = _edge_between(eq, grid[i + 1], q[i + 1], r[i + 1], grid[i])
+            support.append((start, end))
+            slopes.append(slope)
 
     # atoms: the candidate s_t^2 always, plus poles found inside gaps
     atoms: list[tuple[float, float]] = []
@@ -637,10 +677,11 @@ def spectrum(
         try:
             comps_list.append(_sample_component(eq, lo, hi, tol, max_nodes, hard_lo=lo == s2))
         except _GapFound as gap:
-            left = find_edge(eq, gap.x, gap.q, gap.r, -1)
-            right = find_edge(eq, gap.x, gap.q, gap.r, +1)
-            slopes += [abs(left.slope), abs(right.slope)]
-            queue = [(lo, left.location), (right.location, hi), *queue]
+            inner = 1e-9 * (hi - lo)
+            left, s_left = _edge_between(eq, gap.x, gap.q, gap.r, lo + inner)
+            right, s_right = _edge_between(eq, gap.x, gap.q, gap.r, hi - inner)
+            slopes += [s_left, s_right]
+            queue = [(lo, left), (right, hi), *queue]
     comps = tuple(sorted(comps_list, key=lambda c: c.lo))
     support = [(c.lo, c.hi) for c in comps]
     lam = np.concatenate([c.lam for c in comps]) if comps else np.empty(0)
