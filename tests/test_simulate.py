@@ -252,6 +252,12 @@ def test_reproducible_across_calls_and_threads():
     r1 = simulate.train(model, d=12, steps=30, dtau=0.2, seed=3, threads=1)
     r2 = simulate.train(model, d=12, steps=30, dtau=0.2, seed=3, threads=min(2, top))
     assert np.array_equal(r1.A, r2.A) and np.array_equal(r1.train, r2.train)
+    # large enough (p n = 135200 >= SERIAL_BELOW) for the parallel elementwise kernel
+    big = simulate.correlation_matrices(model, d=130, seed=1, noise="exact")
+    assert big.p * big.n >= _kernels.SERIAL_BELOW
+    r1 = simulate.train(model, matrices=big, steps=4, dtau=0.2, seed=3, threads=1, record=2)
+    r2 = simulate.train(model, matrices=big, steps=4, dtau=0.2, seed=3, threads=min(2, top), record=2)
+    assert np.array_equal(r1.A, r2.A)
     ev = simulate.eigenvalues(model, 12, seeds=[7, 8], noise="exact")
     exact = simulate.correlation_matrices(model, d=12, seed=7)
     np.testing.assert_array_equal(ev.values[0], np.linalg.eigvalsh(exact.U))

@@ -125,21 +125,56 @@ def sparse_mehler(U, coef, rows, cols, rho, k_lo, inv_n):  # pragma: no cover
 
 
 @njit(parallel=True, cache=True)
-def preact_apply(code, h, scale, mean):  # pragma: no cover
-    """In place: h <- sigma(scale h + mean) (one fused pass of the training step)."""
+def _preact_apply_parallel(code, h, scale, mean):  # pragma: no cover
     p, n = h.shape
     for i in prange(p):
         for j in range(n):
             h[i, j] = _act(code, scale * h[i, j] + mean[i, j])
 
 
+@njit(cache=True)
+def _preact_apply_serial(code, h, scale, mean):  # pragma: no cover
+    p, n = h.shape
+    for i in range(p):
+        for j in range(n):
+            h[i, j] = _act(code, scale * h[i, j] + mean[i, j])
+
+
+#: below this many entries the elementwise kernels run on one thread: waking the pool costs more,
+#: and on a shared machine every parallel region waits for a time slice
+SERIAL_BELOW = 1 << 16
+
+
+def preact_apply(code: int, h: np.ndarray, scale: float, mean: np.ndarray) -> None:
+    """In place: h <- sigma(scale h + mean) (one fused pass of the training step)."""
+    if h.size < SERIAL_BELOW:
+        _preact_apply_serial(code, h, scale, mean)
+    else:
+        _preact_apply_parallel(code, h, scale, mean)
+
+
 @njit(parallel=True, cache=True)
-def apply_inplace(code, h):  # pragma: no cover
-    """In place: h <- sigma(h) for a 2-d C-contiguous array."""
+def _apply_parallel(code, h):  # pragma: no cover
     p, n = h.shape
     for i in prange(p):
         for j in range(n):
             h[i, j] = _act(code, h[i, j])
+
+
+@njit(cache=True)
+def _apply_serial(code, h):  # pragma: no cover
+    p, n = h.shape
+    for i in range(p):
+        for j in range(n):
+            h[i, j] = _act(code, h[i, j])
+
+
+def apply_inplace(code: int, h: np.ndarray) -> None:
+    """In place: h <- sigma(h) for a 2-d C-contiguous array (same arithmetic serial or parallel)."""
+    if h.size < SERIAL_BELOW:
+        _apply_serial(code, h)
+    else:
+        _apply_parallel(code, h)
 
 
 class numba_threads:
