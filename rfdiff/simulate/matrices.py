@@ -502,12 +502,7 @@ def _exact_conditional(
     bounds = rho_max ** np.arange(1, k1 + 1) * _tails(coef_p, second_p)
     ok = np.nonzero(bounds <= 0.25 * tol)[0]  # margin: the pilot sees only some rows
     order = max(1, int(ok[0])) if ok.size else max_order  # V needs alpha_1
-    # quadrature check on the pilot: raise the order by half
-    q_hi = _quad_rule(float(scale.max()), k1) * 3 // 2 + 8
-    q_hi += q_hi % 2
-    coef_hi, _ = _moments(act, code, pm, scale[rows], q_hi, order + 1)
-    quad_error = float(np.abs(coef_hi - coef_p[: order + 1]).max())
-    del coef_p, coef_hi
+    del coef_p
 
     while True:  # the full pass verifies the pilot's order on every row
         q_order = _quad_rule(float(scale.max()), order + 1)
@@ -517,6 +512,13 @@ def _exact_conditional(
         if bound <= tol or order >= max_order:
             break
         order = min(max_order, order + 4)
+    # quadrature check on the pilot rows: the order used against one raised by half
+    q_hi = q_order * 3 // 2 + 8
+    q_hi += q_hi % 2
+    coef_lo, _ = _moments(act, code, pm, scale[rows], q_order, order + 1)
+    coef_hi, _ = _moments(act, code, pm, scale[rows], q_hi, order + 1)
+    quad_error = float(np.abs(coef_hi - coef_lo).max())
+    del coef_lo, coef_hi
 
     # dense orders 0..K_b for all pairs; orders K_b+1..K only where |rho_ij| > cut, with
     # cut^{K_b+1} max_i Tbar_i(K_b) = tol, so every pair keeps the entrywise bound
