@@ -35,6 +35,10 @@ with h^nu = W x_t^nu / sqrt(d). Three ways of doing the average over the noise x
     (Tbar_i = mean_nu T_i^nu). K is the smallest order whose bound is <= ``tol``
     (a pilot on the worst rows proposes K, the full pass verifies it and raises K if
     needed). The spectral-norm error is at most p times the entrywise bound.
+    Since |rho_ij| ~ 1/sqrt(d) for most pairs, only orders 0..K_b go through BLAS for
+    all pairs; orders K_b+1..K are added pair by pair where |rho_ij| > cut, with
+    cut^{K_b+1} max_i Tbar_i(K_b) = tol, so every pair keeps the bound (diagnostics
+    ``order_dense`` and ``sparse_pairs``).
 
 ``noise=m`` (an int)
     Monte Carlo: m independent draws of xi per sample (the George et al. setting).
