@@ -215,13 +215,13 @@ def test_curves_against_simulation_small():
 
 @pytest.mark.slow
 def test_curves_against_simulation_fig5():
-    # The paper's Fig. 5 setting psi_p = 64, psi_n = 8, t = 0.1 at d = 60 (p = 3840), 4 seeds.
-    # Measured (bias +- standard error of the mean): d = 40 (12 seeds) |bias| <= 0.0074 +- 0.0057,
-    # d = 80 (6 seeds) |bias| <= 0.0009 +- 0.0049, largest at tau >= 1e4 where L_gen ~ 2.
-    # Tolerance 0.03 ~ 3 standard errors at 4 seeds.
+    # The paper's Fig. 5 setting psi_p = 64, psi_n = 8, t = 0.1 at d = 40 (p = 2560), 3 seeds
+    # (~1-2 min). Measured (bias +- standard error of the mean): d = 40 (12 seeds) |bias| <= 0.0074
+    # +- 0.0057 (per-seed sd ~0.02), d = 80 (6 seeds) |bias| <= 0.0009 +- 0.0049, largest at
+    # tau >= 1e4 where L_gen ~ 2. Tolerance 0.04 ~ 3 standard errors at 3 seeds plus the bias.
     m = rfdiff.RFModel(psi_p=64, psi_n=8, t=0.1)
     th = tp.learning_curves(m, np.r_[TAUS, np.inf])
-    mean, _se = _sim_mean(m, TAUS, 60, range(4))
+    mean, _se = _sim_mean(m, TAUS, 40, range(3))
     k = TAUS.size + 1
-    np.testing.assert_allclose(mean[:k], th.test, atol=0.03)
-    np.testing.assert_allclose(mean[k:2 * k], th.gen, atol=0.03)
+    np.testing.assert_allclose(mean[:k], th.test, atol=0.04)
+    np.testing.assert_allclose(mean[k:2 * k], th.gen, atol=0.04)
