@@ -5,7 +5,7 @@ Biroli & Mézard (NeurIPS 2025) from its self-consistent resolvent equations,
 with the conventions of THEORY.md.
 """
 
-from . import activations, constants, dynamics, resolvent, simulate, spectrum
+from . import activations, constants, dynamics, resolvent, simulate, spectrum, twopoint
 from .activations import Activation, centred
 from .constants import Constants
 from .dynamics import Timescales
@@ -13,12 +13,14 @@ from .model import DataSpectrum, RFModel
 from .resolvent import Equations, Resolvent, ResolventConvergenceError
 from .spectrum import Spectrum
 from .sweep import sweep
+from .twopoint import LearningCurves, learning_curves, two_point
 
 __all__ = [
     "Activation",
     "Constants",
     "DataSpectrum",
     "Equations",
+    "LearningCurves",
     "RFModel",
     "Resolvent",
     "ResolventConvergenceError",
@@ -28,9 +30,12 @@ __all__ = [
     "centred",
     "constants",
     "dynamics",
+    "learning_curves",
     "resolvent",
     "simulate",
     "spectrum",
     "sweep",
+    "two_point",
+    "twopoint",
 ]
 __version__ = "0.1.0"

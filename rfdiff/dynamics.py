@@ -12,9 +12,9 @@ Timescales (paper convention psi_p/(Delta_t lambda), dropping the factor 2 of th
 every support component is listed with its rho-mass, its share of the total train-loss drop
 int dnu_s/lambda, and its time psi_p/(Delta_t lambda_lower).
 
-Not here yet (issue 4, in progress): L_test, L_gen and E_score, which need the two-point
-deterministic equivalent; the dynamical timescales read off those curves; n_star and phase
-diagrams.
+L_test, L_gen and E_score need the two-point deterministic equivalent: :mod:`rfdiff.twopoint`.
+Not here yet (issue 4, in progress): the dynamical timescales read off those curves, n_star and
+phase diagrams.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def _component_quadrature(model: RFModel, sp: Spectrum, nodes: int, kind: str) -
                        np.empty(0, int), total=float(weight.sum()))
 
 
-def loss_measure(model: RFModel, spectrum: Spectrum | None = None, nodes: int = 512) -> LossMeasure:
+def loss_measure(model: RFModel, spectrum: Spectrum | None = None, nodes: int = 2048) -> LossMeasure:
     """Nodes and weights of nu_s = Im s(lambda + i0)/pi on each support component.
 
     Each component [lo, hi] is mapped by lambda = lo + (hi - lo)(1 - cos theta)/2 and

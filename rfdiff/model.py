@@ -19,6 +19,7 @@ import numpy as np
 from . import dynamics as _dynamics
 from . import resolvent as _resolvent
 from . import spectrum as _spectrum
+from . import twopoint as _twopoint
 from .activations import Activation, check_centred, get_activation
 from .constants import Constants, _cached_gh
 
@@ -201,3 +202,10 @@ class RFModel:
     def train_loss(self, tau: float | Sequence[float] | np.ndarray) -> np.ndarray:
         """L_train(tau) in the limit (:func:`rfdiff.dynamics.train_loss`)."""
         return _dynamics.train_loss(self, tau)
+
+    def learning_curves(self, tau: float | Sequence[float] | np.ndarray) -> _twopoint.LearningCurves:
+        """Limit learning curves .train .test .gen .score at tau (:func:`rfdiff.twopoint.learning_curves`).
+
+        Isotropic data only (the two-point equivalent for a general rho_Sigma is not done yet).
+        """
+        return _twopoint.learning_curves(self, tau)

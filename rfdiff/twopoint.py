@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .dynamics import _tau_array
 from .resolvent import solve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -297,13 +298,6 @@ def contour(model: RFModel, tau_max: float = math.inf, spectrum: Spectrum | None
 
 
 # ---------------------------------------------------------------- learning curves
-
-
-def _tau_array(tau: float | Sequence[float] | np.ndarray) -> np.ndarray:
-    arr = np.asarray(tau, dtype=np.float64)
-    if not np.all(np.isfinite(arr) | np.isposinf(arr)) or np.any(arr < 0):
-        raise ValueError("tau must be >= 0 (inf allowed), got NaN or a negative value")
-    return arr
 
 
 def _f_on(z: np.ndarray, a: np.ndarray) -> np.ndarray:
