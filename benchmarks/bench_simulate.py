@@ -113,6 +113,21 @@ def numpy_exact(m: rfdiff.RFModel, W: np.ndarray, X: np.ndarray, order: int, ord
     return U, V, U_pop, V_pop
 
 
+def numpy_flow(mats, tau: np.ndarray) -> np.ndarray:
+    """Straightforward curves: eigh, then per tau the explicit A(tau) of THEORY.md §2 and the losses."""
+    lam, Q = np.linalg.eigh(mats.U)
+    p, d, delta = mats.p, mats.d, mats.delta
+    out = []
+    for t in tau:
+        f = -np.expm1(-2 * delta * lam * t / (p / d)) / lam
+        B = -((mats.V.T @ Q) * f) @ Q.T / math.sqrt(delta)
+        c1, c2 = delta / d, 2 * math.sqrt(delta) / d
+        train = 1 + c1 * np.sum((B @ mats.U) * B) + c2 * np.sum(B * mats.V.T)
+        test = 1 + c1 * np.sum((B @ mats.U_pop) * B) + c2 * np.sum(B * mats.V_pop.T)
+        out.append((train, test))
+    return np.array(out)
+
+
 # ---------------------------------------------------------------- measurements
 
 
@@ -142,11 +157,23 @@ def measure_matrices(t: float, baseline: bool = True) -> dict:
     return row | {"_mats": mats}
 
 
-def measure_flow(mats) -> dict:
+def measure_flow(mats, baseline: bool = True) -> dict:
     m = model(mats.t)
     fl, sec, peak = _timed(simulate.gradient_flow, m, TAU, matrices=mats)
-    return {"flow_curves_s": sec, "flow_peak_GiB": peak, "train_inf": fl.train_inf, "test_inf": fl.test_inf,
-            "gen_at_1e5": float(fl.gen[-1])}
+    row = {"flow_curves_s": sec, "flow_peak_GiB": peak, "train_inf": fl.train_inf, "test_inf": fl.test_inf,
+           "gen_at_1e5": float(fl.gen[-1])}
+    if baseline:  # every 10th tau, extrapolated x10 for the per-tau part (eigh counted once)
+        t0 = time.perf_counter()
+        np.linalg.eigh(mats.U)
+        eig = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ref = numpy_flow(mats, TAU[::10])
+        per = time.perf_counter() - t0 - eig
+        row.update(numpy_flow_s=eig + 10 * per, numpy_eigh_s=eig,
+                   flow_max_diff=float(max(np.abs(ref[:, 0] - fl.train[::10]).max(),
+                                           np.abs(ref[:, 1] - fl.test[::10]).max())))
+        row["flow_ratio"] = row["numpy_flow_s"] / sec
+    return row
 
 
 def measure_train(mats, steps=(5, 25)) -> dict:
@@ -180,9 +207,14 @@ def table(res: dict) -> str:
             f"bounds {row['truncation_bound']:.1e} / "
             f"{row['truncation_bound_pop']:.1e}, max diff {row.get('max_abs_diff', float('nan')):.1e} |")
     f = res["flow"]
+    mrow = res["matrices"][-1]
     lines.append(f"| gradient_flow, 200 tau to 1e5, t = 0.1 | {f['flow_curves_s']:.1f} s curves "
-                 f"({f['flow_curves_s'] + res['matrices'][-1]['rfdiff_s']:.1f} s with the matrices), "
-                 f"{f['flow_peak_GiB']:.2f} GiB | | | goal <= 60 s |")
+                 f"({f['flow_curves_s'] + mrow['rfdiff_s']:.1f} s with the matrices), "
+                 f"{f['flow_peak_GiB']:.2f} GiB | {f.get('numpy_flow_s', float('nan')):.1f} s "
+                 f"(eigh {f.get('numpy_eigh_s', float('nan')):.1f} s; "
+                 f"{f.get('numpy_flow_s', float('nan')) + mrow.get('numpy_s', float('nan')):.1f} s with "
+                 f"the matrices) | {f.get('flow_ratio', float('nan')):.2f}x | goal <= 60 s; max diff "
+                 f"{f.get('flow_max_diff', float('nan')):.1e} |")
     tr = res["train"]
     lines.append(f"| train, s per step, t = 0.1 | {tr['train_s_per_step']:.3f} s | "
                  f"{tr['published_s_per_step']} s (published PyTorch, quoted) | "
@@ -196,7 +228,8 @@ def run_all(baseline: bool = True) -> dict:
     rows = [measure_matrices(0.01, baseline), measure_matrices(0.1, baseline)]
     mats = rows[-1].pop("_mats")
     rows[0].pop("_mats")
-    res = {"env": environment(), "matrices": rows, "flow": measure_flow(mats), "train": measure_train(mats)}
+    res = {"env": environment(), "matrices": rows, "flow": measure_flow(mats, baseline),
+           "train": measure_train(mats)}
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(res, indent=2))
     return res
