@@ -426,12 +426,12 @@ def solve(
             f"z must have Im z >= 0 (got Im z = {bad.imag:.3g} at z = {bad}); the lower half plane "
             "needs lower_half_plane=True (q(conj z) = conj q(z))"
         )
-    sgn = np.where(flat.imag < 0, -1.0, 1.0)
+    sgn = np.where(flat.imag < 0, -1.0, 1.0)  # the path runs in the half plane of z: |Im z| = sgn Im z
     args = equations._args()
     lam, pi = args[8], args[9]
     scale = equations.upper_bound
     q, r, s, res, its, conv, br, yused = _solve_many(
-        np.ascontiguousarray(flat.real), np.ascontiguousarray(np.abs(flat.imag)), sgn, scale,
+        np.ascontiguousarray(flat.real), np.ascontiguousarray(sgn * flat.imag), sgn, scale,
         equations.mean_eigenvalue, float(lam @ pi), *args[1:8], lam, pi, float(rtol),
     )
     bad = ~(conv & br)
