@@ -218,14 +218,14 @@ def dynamical_timescales(model: RFModel, tau: Sequence[float] | np.ndarray | Non
     if relative and gen_threshold >= 1.0:
         raise ValueError(f"gen_threshold must be in (0, 1) when relative=True, got {gen_threshold!r}")
     score_tol = _check_fraction("score_tol", score_tol)
+    if tau is not None:
+        grid = _check_grid("tau", tau)
+        if grid.size < 3 or np.any(np.diff(grid) <= 0):
+            raise ValueError("tau must be a strictly increasing grid of at least 3 times > 0")
     spectrum = model.spectrum()
     spectral = _dynamics.timescales(model)
     if tau is None:
         grid = _default_grid(1e3 * max(spectral.tau_mem_loss, spectral.tau_mem, spectral.tau_gen))
-    else:
-        grid = _check_grid("tau", tau)
-        if grid.size < 3 or np.any(np.diff(grid) <= 0):
-            raise ValueError("tau must be a strictly increasing grid of at least 3 times > 0")
     lc = _twopoint.learning_curves(model, np.append(grid, np.inf), spectrum)
     gen_inf = float(lc.gen[-1])
     curves = _twopoint.LearningCurves(tau=grid, train=lc.train[:-1], test=lc.test[:-1], gen=lc.gen[:-1],
@@ -313,6 +313,9 @@ def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: floa
     return float(math.exp(min(max(xs, xf[0]), xf[-1])))
 
 
+_n_star = n_star  # phase_diagram's n_star parameter shadows the function
+
+
 # ---------------------------------------------------------------- phase diagram
 
 
@@ -381,13 +384,14 @@ def _cell(point: list) -> list[float]:
 
 def _n_star_point(point: list) -> float:
     psi_p, t, act = point
-    return n_star(psi_p, t, activation=act)
+    return _n_star(psi_p, t, activation=act)
 
 
 def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | np.ndarray, t: float = 0.1,
                   tau: float | Sequence[float] | np.ndarray = 1e3, *, activation: str = "tanh",
                   gen_threshold: float = 0.5, relative: bool = True, score_tol: float = 0.05,
-                  executor: Executor | None = None, workers: int | None = None) -> PhaseDiagram:
+                  n_star: Sequence[float] | np.ndarray | None = None, executor: Executor | None = None,
+                  workers: int | None = None) -> PhaseDiagram:
     """L_gen over (psi_p, psi_n) at the given tau, with regimes and boundaries (paper Fig. 5C).
 
     One limit learning curve per cell (20 points per decade, 1e-2 to 1e9, plus the
@@ -405,6 +409,9 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
     activation : str, default "tanh"
     gen_threshold, relative, score_tol
         As in :func:`dynamical_timescales`.
+    n_star : sequence of float, optional
+        psi_n*(psi_p[i]) if already known (e.g. from an earlier diagram at the same t);
+        default: computed by :func:`n_star` for every psi_p (the costly part for few cells).
     executor : concurrent.futures.Executor, optional
         Passed to :func:`rfdiff.sweep.sweep` (default: its own process pool of ``workers``).
     workers : int, optional
@@ -435,12 +442,17 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
     if relative and gen_threshold >= 1.0:
         raise ValueError(f"gen_threshold must be in (0, 1) when relative=True, got {gen_threshold!r}")
     score_tol = _check_fraction("score_tol", score_tol)
+    if n_star is not None:
+        ns = _check_grid("n_star", n_star)
+        if ns.size != pp.size:
+            raise ValueError(f"n_star must have one value per psi_p ({pp.size}), got {ns.size}")
     taus = [None if math.isinf(x) else float(x) for x in tau_arr]  # JSON-friendly cache keys
     grid = [[float(a), float(b), t, activation, gen_threshold, bool(relative), score_tol, *taus]
             for a in pp for b in pn]
     cells = np.array(sweep(_cell, grid, executor=executor, workers=workers), dtype=np.float64)
-    ns = np.array(sweep(_n_star_point, [[float(a), t, activation] for a in pp], executor=executor,
-                        workers=workers), dtype=np.float64)
+    if n_star is None:
+        ns = np.array(sweep(_n_star_point, [[float(a), t, activation] for a in pp], executor=executor,
+                            workers=workers), dtype=np.float64)
     shape = (pp.size, pn.size)
     tg = cells[:, 0].reshape(shape)
     tm = cells[:, 1].reshape(shape)

@@ -1,0 +1,158 @@
+"""rfdiff.phases: the paper's three claims (tau_gen constant, tau_mem ∝ n, n* = p) on the limit curves."""
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import rfdiff
+from rfdiff.phases import REGIMES, dynamical_timescales, n_star, phase_diagram
+
+PSI_P = 1024.0  # psi_p >> psi_n
+PSI_N = np.array([4.0, 8.0, 16.0, 32.0])
+
+
+@pytest.fixture(scope="module")
+def times():
+    return [dynamical_timescales(rfdiff.RFModel(PSI_P, pn, 0.1)) for pn in PSI_N]
+
+
+def _exponent(y):
+    return float(np.polyfit(np.log(PSI_N), np.log(y), 1)[0])
+
+
+def test_tau_mem_dyn_linear_in_psi_n(times):
+    # measured: 0.990 (psi_p = 1024, t = 0.1); a sqrt or quadratic law would fail
+    b = _exponent([x.tau_mem_dyn for x in times])
+    assert 0.9 < b < 1.1, b
+
+
+def test_spectral_tau_mem_grows_with_psi_n(times):
+    # the paper's tau_mem (lower edge of rho_1): measured exponent 1.11
+    b = _exponent([x.spectral.tau_mem for x in times])
+    assert 0.9 < b < 1.25, b
+
+
+def test_tau_gen_dyn_roughly_independent_of_psi_n(times):
+    # measured exponent 0.23 (E_score's minimum drifts from tau ~13 to ~22); tau_mem grows ~40x more
+    tg = np.array([x.tau_gen_dyn for x in times])
+    tm = np.array([x.tau_mem_dyn for x in times])
+    assert abs(_exponent(tg)) < 0.3
+    assert np.all(tm / tg > 100)
+    assert np.all((tg > 3) & (tg < 40))
+    assert _exponent(tm / tg) > 0.65
+
+
+def test_definitions_hold_on_the_curves(times):
+    for x in times:
+        lc = x.curves
+        assert x.score_min <= lc.score.min() + 1e-12
+        before = lc.tau < x.tau_gen_dyn * (1 - 1e-6)
+        assert np.all(lc.score[before] > x.score_min * (1 + x.score_tol) - 1e-12)
+        assert x.gen_level == pytest.approx(0.5 * x.gen_inf)
+        early = lc.tau < x.tau_mem_dyn * (1 - 1e-6)
+        assert np.all(lc.gen[early] <= x.gen_level + 1e-12)
+        assert float(rfdiff.learning_curves(rfdiff.RFModel(PSI_P, 8.0, 0.1), [x.tau_mem_dyn]).gen[0]) > 0
+
+
+def test_gen_collapses_when_tau_is_rescaled_by_tau_mem_dyn(times):
+    # L_gen(x tau_mem) / L_gen(inf) at x = 0.25 and 4: the same for every psi_n within 0.12
+    vals = []
+    for x in times:
+        lc = x.curves
+        r = np.interp(np.log([0.25, 4.0]), np.log(lc.tau / x.tau_mem_dyn), lc.gen / x.gen_inf)
+        vals.append(r)
+    vals = np.array(vals)
+    assert np.ptp(vals[:, 0]) < 0.12 and np.ptp(vals[:, 1]) < 0.12, vals
+
+
+def test_absolute_threshold():
+    m = rfdiff.RFModel(256, 8, 0.1)
+    a = dynamical_timescales(m, gen_threshold=0.5, relative=False, refine=False)
+    b = dynamical_timescales(m, gen_threshold=1.0, relative=False, refine=False)
+    assert a.gen_level == 0.5 and a.tau_mem_dyn < b.tau_mem_dyn
+    c = dynamical_timescales(m, gen_threshold=100.0, relative=False, refine=False)
+    assert np.isnan(c.tau_mem_dyn)
+
+
+@functools.lru_cache
+def _n_star(psi_p, t):
+    return n_star(psi_p, t=t)
+
+
+@pytest.mark.parametrize("psi_p", [64.0, 256.0])
+def test_n_star_close_to_psi_p(psi_p):
+    # measured psi_n*/psi_p = 0.894 (64), 0.900 (256) at t = 0.1
+    r = _n_star(psi_p, 0.1) / psi_p
+    assert 0.82 < r < 0.97, r
+
+
+def test_n_star_rank_cross_check():
+    # the atom of U at s_t^2 (rank deficit of U - s_t^2 I) disappears at psi_n = psi_p - 1,
+    # within the measured offset of n* from psi_p
+    psi_p = 64.0
+    assert rfdiff.RFModel(psi_p, psi_p - 1.5, 0.1).spectrum().atoms
+    assert not rfdiff.RFModel(psi_p, psi_p - 0.5, 0.1).spectrum().atoms
+    assert abs(_n_star(psi_p, 0.1) / (psi_p - 1) - 1) < 0.15
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("psi_p", [64.0, 1024.0])
+def test_n_star_sharpens_at_small_t(psi_p):
+    # measured psi_n*/psi_p = 1.079 (64), 1.08 (256) at t = 0.01
+    r = n_star(psi_p, t=0.01) / psi_p
+    assert 1.0 < r < 1.15, r
+
+
+def test_regimes_consistent():
+    pp = [64.0, 256.0]
+    pn = [4.0, 32.0, 200.0, 1000.0]
+    taus = [1.0, 1e2, 1e3, 1e4, 1e5, np.inf]
+    ns = [57.2, 230.5]  # n_star(64), n_star(256) at t = 0.1 (test_n_star_close_to_psi_p)
+    with ThreadPoolExecutor(2) as ex:
+        pd = phase_diagram(pp, pn, t=0.1, tau=taus, n_star=ns, executor=ex)
+    assert pd.gen.shape == pd.regime.shape == (len(taus), 2, 4)
+    assert np.allclose(pd.gen, pd.test - pd.train)
+    over = np.asarray(pn)[None, :] > np.asarray(ns)[:, None]
+    assert not np.any((pd.regime == 2) & over[None])
+    assert np.all(pd.regime[-1][over] == 3)
+    assert np.all(pd.regime[-1][~over] == 2)
+    assert np.all(pd.regime[0] == 0)  # tau = 1 < tau_gen everywhere
+    # along tau each cell goes 0 -> 1 -> 2 or 0 -> 3, never back
+    for k in range(1, len(taus)):
+        prev, cur = pd.regime[k - 1], pd.regime[k]
+        assert np.all(cur >= prev)
+        assert not np.any((prev == 3) & (cur != 3))
+    # memorization cells have a larger gap than window cells at the same psi
+    assert np.all(np.isfinite(pd.tau_mem[:, :2]))
+    assert np.all(pd.tau_mem[:, 1] > pd.tau_mem[:, 0])
+    assert set(np.unique(pd.labels)) <= set(REGIMES)
+    # scalar tau gives 2-d maps
+    with ThreadPoolExecutor(1) as ex:
+        one = phase_diagram([256.0], [32.0], t=0.1, tau=1e3, n_star=[230.5], executor=ex)
+    assert one.gen.shape == (1, 1)
+    assert one.gen[0, 0] == pytest.approx(pd.gen[2, 1, 1], rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: n_star(-1.0), "psi_p"),
+        (lambda: n_star(64.0, t=0.0), "t"),
+        (lambda: n_star(64.0, span=1.0), "span"),
+        (lambda: n_star(64.0, points=3), "points"),
+        (lambda: phase_diagram([], [1.0]), "psi_p"),
+        (lambda: phase_diagram([1.0], [np.nan]), "psi_n"),
+        (lambda: phase_diagram([1.0], [1.0], tau=-1.0), "tau"),
+        (lambda: phase_diagram([1.0], [1.0], score_tol=2.0), "score_tol"),
+        (lambda: phase_diagram([1.0], [1.0], n_star=[1.0, 2.0]), "n_star"),
+        (lambda: dynamical_timescales(rfdiff.RFModel(8, 2, 0.1), gen_threshold=1.5), "gen_threshold"),
+        (lambda: dynamical_timescales(rfdiff.RFModel(8, 2, 0.1), gen_threshold=-1, relative=False),
+         "gen_threshold"),
+        (lambda: dynamical_timescales(rfdiff.RFModel(8, 2, 0.1), tau=[1.0, 0.5, 2.0]), "tau"),
+    ],
+)
+def test_bad_input_names_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
