@@ -62,6 +62,7 @@ def main() -> None:
         ax.set_xlabel(r"$\tau$")
         ax.set_ylabel(name)
     ax_gen.set_yscale("symlog", linthresh=1e-3)
+    ax_gen.set_ylim(bottom=-1e-3)
     ax_sc.set_yscale("log")
     ax_col.set_xscale("log")
     ax_col.set_xlabel(r"$\tau / \tau_{mem}$ (dynamical: $L_{gen} = L_{gen}(\infty)/2$)")
