@@ -149,6 +149,20 @@ class DynamicalTimescales:
     curves: _twopoint.LearningCurves
 
 
+def _root(f, a: float, b: float, fallback: float) -> float:
+    """exp of the root of f in [a, b] (log tau); the grid interpolation if f does not change sign there.
+
+    A single-tau curve uses its own contour, so at the ~1e-10 level it can disagree with the
+    grid value that bracketed the crossing; then the interpolated crossing is kept.
+    """
+    fa, fb = f(a), f(b)
+    if fa == 0.0:
+        return math.exp(a)
+    if fa * fb > 0:
+        return fallback
+    return math.exp(brentq(f, a, b, xtol=1e-6))
+
+
 def _read_times(model: RFModel, grid: np.ndarray, lc: _twopoint.LearningCurves, gen_inf: float,
                 gen_threshold: float, relative: bool, score_tol: float, refine: bool,
                 spectrum=None) -> tuple[float, float, float, float, float]:
@@ -168,13 +182,13 @@ def _read_times(model: RFModel, grid: np.ndarray, lc: _twopoint.LearningCurves, 
     s_level = s_min * (1.0 + score_tol)
     tau_gen, j = _crossing(grid, score, s_level, above=False)
     if refine and j > 0:
-        tau_gen = math.exp(brentq(lambda x: float(one(math.exp(x)).score[0]) - s_level,
-                                  math.log(grid[j - 1]), math.log(min(grid[j], tau_min)), xtol=1e-6))
+        tau_gen = _root(lambda x: float(one(math.exp(x)).score[0]) - s_level,
+                        math.log(grid[j - 1]), math.log(min(grid[j], tau_min)), tau_gen)
     level = gen_threshold * gen_inf if relative else gen_threshold
     tau_mem, j = _crossing(grid, gen, level, above=True)
     if refine and j > 0:
-        tau_mem = math.exp(brentq(lambda x: float(one(math.exp(x)).gen[0]) - level,
-                                  math.log(grid[j - 1]), math.log(grid[j]), xtol=1e-6))
+        tau_mem = _root(lambda x: float(one(math.exp(x)).gen[0]) - level,
+                        math.log(grid[j - 1]), math.log(grid[j]), tau_mem)
     return tau_gen, tau_mem, tau_min, s_min, level
 
 

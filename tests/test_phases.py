@@ -156,3 +156,15 @@ def test_regimes_consistent():
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_refinement_agrees_with_grid_interpolation():
+    m = rfdiff.RFModel(256, 8, 0.1)
+    a = dynamical_timescales(m, refine=True)
+    b = dynamical_timescales(m, refine=False)
+    # 20 points per decade: linear interpolation in log tau is good to a few per cent
+    assert a.tau_mem_dyn == pytest.approx(b.tau_mem_dyn, rel=0.03)
+    assert a.tau_gen_dyn == pytest.approx(b.tau_gen_dyn, rel=0.03)
+    assert a.score_min <= b.score_min
+    lc = rfdiff.learning_curves(m, [a.tau_mem_dyn])
+    assert float(lc.gen[0]) == pytest.approx(a.gen_level, rel=1e-6)
