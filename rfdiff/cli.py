@@ -3,7 +3,9 @@
 ``rfdiff`` with no arguments prints the spectrum summary of the paper's Fig. 4
 setting (psi_p = 64, psi_n = 8, t = 0.01, tanh, N(0, I) data).
 ``rfdiff spectrum [options]`` does the same for any setting; ``--json`` prints one
-JSON object with keys ``constants``, ``atoms`` and ``support``.
+JSON object with keys ``constants``, ``atoms`` and ``support``. ``rfdiff timescales`` prints
+tau_gen, tau_mem (spectral, paper convention; dynamical ones under ``dynamical``) and every
+component; ``rfdiff curves --tau 1e-1:1e6:200 [--json|--csv]`` the limit learning curves.
 Bad input gives a one-line error naming the option and exit code 2.
 """
 
@@ -48,26 +50,109 @@ def _data_spectrum(text: str) -> DataSpectrum:
         ) from None
 
 
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--psi-p", type=_positive("--psi-p"), default=64.0, help="p/d (default 64)")
+    parser.add_argument("--psi-n", type=_positive("--psi-n"), default=8.0, help="n/d (default 8)")
+    parser.add_argument("--t", type=_positive("--t"), default=None,
+                        help="diffusion time (default 0.01 for spectrum, 0.1 otherwise)")
+    parser.add_argument("--activation", choices=["tanh", "erf"], default="tanh")
+    parser.add_argument("--data-spectrum", type=_data_spectrum, default=None,
+                        help="rho_Sigma as values:weights, e.g. 0.5,1.5:0.5,0.5 (default: isotropic N(0, I))")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _tau_grid(text: str) -> np.ndarray:
+    try:
+        lo, hi, num = text.split(":")
+        lo_f, hi_f, n = float(lo), float(hi), int(num)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--tau must look like 1e-1:1e6:200 (start:stop:points), got {text!r}"
+        ) from None
+    if not (0 < lo_f < hi_f and np.isfinite(hi_f)) or n < 2:
+        raise argparse.ArgumentTypeError(f"--tau needs 0 < start < stop < inf and points >= 2, got {text!r}")
+    return np.geomspace(lo_f, hi_f, n)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rfdiff", description="Random-matrix-theory analytics for diffusion models (random features)."
     )
     sub = parser.add_subparsers(dest="command")
     spec = sub.add_parser("spectrum", help="atoms, support intervals, edges and a density table of U")
-    spec.add_argument("--psi-p", type=_positive("--psi-p"), default=64.0, help="p/d (default 64)")
-    spec.add_argument("--psi-n", type=_positive("--psi-n"), default=8.0, help="n/d (default 8)")
-    spec.add_argument("--t", type=_positive("--t"), default=0.01, help="diffusion time (default 0.01)")
-    spec.add_argument("--activation", choices=["tanh", "erf"], default="tanh")
-    spec.add_argument("--data-spectrum", type=_data_spectrum, default=None,
-                      help="rho_Sigma as values:weights, e.g. 0.5,1.5:0.5,0.5 (default: isotropic N(0, I))")
-    spec.add_argument("--json", action="store_true", help="print one JSON object")
+    _model_options(spec)
     spec.add_argument("--points", type=int, default=12, help="density table rows per component")
+    times = sub.add_parser("timescales", help="tau_gen, tau_mem (spectral and dynamical) and every component")
+    _model_options(times)
+    curves = sub.add_parser("curves", help="limit learning curves L_train, L_test, L_gen, E_score")
+    _model_options(curves)
+    curves.add_argument("--tau", type=_tau_grid, default=_tau_grid("1e-1:1e6:200"),
+                        help="log grid start:stop:points (default 1e-1:1e6:200)")
+    curves.add_argument("--csv", action="store_true", help="print CSV (tau,train,test,gen,score)")
     return parser
 
 
-def _spectrum(args: argparse.Namespace) -> int:
+def _model(args: argparse.Namespace, default_t: float) -> RFModel:
     kwargs = {} if args.data_spectrum is None else {"data": args.data_spectrum}
-    model = RFModel(psi_p=args.psi_p, psi_n=args.psi_n, t=args.t, activation=args.activation, **kwargs)
+    t = default_t if args.t is None else args.t
+    return RFModel(psi_p=args.psi_p, psi_n=args.psi_n, t=t, activation=args.activation, **kwargs)
+
+
+def _timescales(args: argparse.Namespace) -> int:
+    from .phases import dynamical_timescales
+
+    model = _model(args, 0.1)
+    ts = model.timescales()
+    out = {
+        "parameters": {"psi_p": model.psi_p, "psi_n": model.psi_n, "t": model.t,
+                       "activation": args.activation},
+        "convention": "tau = psi_p / (Delta_t * lambda) (paper), lambda a support edge",
+        "tau_gen": ts.tau_gen, "tau_mem": ts.tau_mem, "tau_mem_loss_weighted": ts.tau_mem_loss,
+        "tau_gen_edge": ts.tau_gen_edge, "tau_mem_asymptotic": ts.tau_mem_asymptotic,
+        "components": [dataclasses.asdict(c) for c in ts.components],
+    }
+    if len(model.data.values) == 1:
+        dyn = dynamical_timescales(model)
+        out["dynamical"] = {"tau_gen": dyn.tau_gen_dyn, "tau_mem": dyn.tau_mem_dyn,
+                            "gen_inf": dyn.gen_inf}
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    lines = [f"timescales: psi_p = {model.psi_p:g}, psi_n = {model.psi_n:g}, t = {model.t:g} "
+             f"(paper convention psi_p/(Delta_t lambda))",
+             f"tau_gen = {ts.tau_gen:.6g}   (centre of rho_2; lower edge: {ts.tau_gen_edge:.6g})",
+             f"tau_mem = {ts.tau_mem:.6g}   (lower edge of rho_1; asymptotic {ts.tau_mem_asymptotic:.6g})",
+             f"tau_mem (loss-weighted) = {ts.tau_mem_loss:.6g}"]
+    if "dynamical" in out:
+        dyn_out = out["dynamical"]
+        lines.append(f"dynamical: tau_gen = {dyn_out['tau_gen']:.6g}, tau_mem = {dyn_out['tau_mem']:.6g}, "
+                     f"L_gen(inf) = {dyn_out['gen_inf']:.6g}")
+    for c in ts.components:
+        lines.append(f"  {c.label:14s} [{c.lo:.6g}, {c.hi:.6g}]  mass {c.mass:.6g}  "
+                     f"loss share {c.loss_share:.4f}  time {c.time:.6g}")
+    print("\n".join(lines))
+    return 0
+
+
+def _curves(args: argparse.Namespace) -> int:
+    model = _model(args, 0.1)
+    if len(model.data.values) != 1:
+        raise ValueError("--data-spectrum: learning curves need isotropic data (one eigenvalue) for now")
+    lc = model.learning_curves(args.tau)
+    if args.json:
+        print(json.dumps({k: getattr(lc, k).tolist() for k in ("tau", "train", "test", "gen", "score")}))
+    else:
+        names = ("tau", "train", "test", "gen", "score")
+        rows = [",".join(names) if args.csv else " ".join(f"{n:>12s}" for n in names)]
+        sep, fmt = (",", "{:.10g}") if args.csv else (" ", "{:12.6g}")
+        for row in zip(lc.tau, lc.train, lc.test, lc.gen, lc.score):
+            rows.append(sep.join(fmt.format(v) for v in row))
+        print("\n".join(rows))
+    return 0
+
+
+def _spectrum(args: argparse.Namespace) -> int:
+    model = _model(args, 0.01)
     sp = model.spectrum()
     const = {k: v for k, v in dataclasses.asdict(model.constants).items()}
     if args.json:
@@ -113,10 +198,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    if args.points < 1:
+    if getattr(args, "points", 1) < 1:
         parser.error(f"--points must be >= 1, got {args.points}")
+    run = {"spectrum": _spectrum, "timescales": _timescales, "curves": _curves}[args.command]
     try:
-        return _spectrum(args)
+        return run(args)
     except ValueError as exc:
         print(f"rfdiff: error: {exc}", file=sys.stderr)
         return 2
