@@ -5,11 +5,12 @@ Biroli & Mézard (NeurIPS 2025) from its self-consistent resolvent equations,
 with the conventions of THEORY.md.
 """
 
-from . import activations, constants, dynamics, resolvent, simulate, spectrum, twopoint
+from . import activations, constants, dynamics, phases, resolvent, simulate, spectrum, twopoint
 from .activations import Activation, centred
 from .constants import Constants
 from .dynamics import Timescales
 from .model import DataSpectrum, RFModel
+from .phases import DynamicalTimescales, PhaseDiagram, dynamical_timescales, n_star, phase_diagram
 from .resolvent import Equations, Resolvent, ResolventConvergenceError
 from .spectrum import Spectrum
 from .sweep import sweep
@@ -19,8 +20,10 @@ __all__ = [
     "Activation",
     "Constants",
     "DataSpectrum",
+    "DynamicalTimescales",
     "Equations",
     "LearningCurves",
+    "PhaseDiagram",
     "RFModel",
     "Resolvent",
     "ResolventConvergenceError",
@@ -29,8 +32,12 @@ __all__ = [
     "activations",
     "centred",
     "constants",
+    "dynamical_timescales",
     "dynamics",
     "learning_curves",
+    "n_star",
+    "phase_diagram",
+    "phases",
     "resolvent",
     "simulate",
     "spectrum",

@@ -209,3 +209,9 @@ class RFModel:
         Isotropic data only (the two-point equivalent for a general rho_Sigma is not done yet).
         """
         return _twopoint.learning_curves(self, tau)
+
+    def dynamical_timescales(self, tau: Sequence[float] | np.ndarray | None = None, **kwargs):
+        """tau_gen, tau_mem read off the limit curves (:func:`rfdiff.phases.dynamical_timescales`)."""
+        from .phases import dynamical_timescales
+
+        return dynamical_timescales(self, tau, **kwargs)
