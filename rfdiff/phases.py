@@ -34,6 +34,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 from . import dynamics as _dynamics
 from . import twopoint as _twopoint
+from .model import _finite_positive as _check_positive
 from .sweep import sweep
 
 if TYPE_CHECKING:
@@ -73,14 +74,12 @@ def _check_fraction(name: str, value: float, upper: float = 1.0) -> float:
     return x
 
 
-def _check_positive(name: str, value: float) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}") from None
-    if not math.isfinite(x) or x <= 0.0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return x
+def _check_thresholds(gen_threshold: float, relative: bool, score_tol: float) -> tuple[float, float]:
+    """Validate the reading levels shared by dynamical_timescales and phase_diagram."""
+    gen_threshold = _check_positive("gen_threshold", gen_threshold)
+    if relative and gen_threshold >= 1.0:
+        raise ValueError(f"gen_threshold must be in (0, 1) when relative=True, got {gen_threshold!r}")
+    return gen_threshold, _check_fraction("score_tol", score_tol)
 
 
 def _check_grid(name: str, values: float | Sequence[float] | np.ndarray) -> np.ndarray:
@@ -228,10 +227,7 @@ def dynamical_timescales(model: RFModel, tau: Sequence[float] | np.ndarray | Non
     >>> bool(dt.tau_gen_dyn < dt.spectral.tau_gen < dt.tau_mem_dyn)
     True
     """
-    gen_threshold = _check_positive("gen_threshold", gen_threshold)
-    if relative and gen_threshold >= 1.0:
-        raise ValueError(f"gen_threshold must be in (0, 1) when relative=True, got {gen_threshold!r}")
-    score_tol = _check_fraction("score_tol", score_tol)
+    gen_threshold, score_tol = _check_thresholds(gen_threshold, relative, score_tol)
     if tau is not None:
         grid = _check_grid("tau", tau)
         if grid.size < 3 or np.any(np.diff(grid) <= 0):
@@ -452,10 +448,7 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
     tau_arr = np.atleast_1d(np.asarray(tau, dtype=np.float64))
     if tau_arr.ndim != 1 or tau_arr.size == 0 or np.any(np.isnan(tau_arr)) or np.any(tau_arr < 0):
         raise ValueError(f"tau must be >= 0 (inf allowed), got {tau!r}")
-    gen_threshold = _check_positive("gen_threshold", gen_threshold)
-    if relative and gen_threshold >= 1.0:
-        raise ValueError(f"gen_threshold must be in (0, 1) when relative=True, got {gen_threshold!r}")
-    score_tol = _check_fraction("score_tol", score_tol)
+    gen_threshold, score_tol = _check_thresholds(gen_threshold, relative, score_tol)
     if n_star is not None:
         ns = _check_grid("n_star", n_star)
         if ns.size != pp.size:
