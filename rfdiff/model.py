@@ -191,9 +191,17 @@ class RFModel:
         """Continuous part of rho at real lam: Im q(lam + i0) / pi (atoms excluded)."""
         return _spectrum.density(self, lam)
 
+    @cached_property
+    def _default_spectrum(self) -> _spectrum.Spectrum:
+        return _spectrum.spectrum(self)
+
     def spectrum(self, **kwargs) -> _spectrum.Spectrum:
-        """Atoms, support intervals, edges, adaptive density and CDF (:func:`rfdiff.spectrum.spectrum`)."""
-        return _spectrum.spectrum(self, **kwargs)
+        """Atoms, support intervals, edges, adaptive density and CDF (:func:`rfdiff.spectrum.spectrum`).
+
+        With default options the result is computed once per model and reused (timescales,
+        learning curves and phase readers all need it).
+        """
+        return self._default_spectrum if not kwargs else _spectrum.spectrum(self, **kwargs)
 
     def timescales(self, share_threshold: float = 0.01) -> _dynamics.Timescales:
         """Spectral timescales of every support component (:func:`rfdiff.dynamics.timescales`)."""

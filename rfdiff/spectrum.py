@@ -686,6 +686,8 @@ def spectrum(
     support = [(c.lo, c.hi) for c in comps]
     lam = np.concatenate([c.lam for c in comps]) if comps else np.empty(0)
     dens = np.concatenate([c.density for c in comps]) if comps else np.empty(0)
+    for arr in (lam, dens, *[a for c in comps for a in (c.lam, c.density)]):
+        arr.setflags(write=False)  # the default spectrum is cached on the model and shared
     total = sum(w for _, w in atoms) + sum(c.mass for c in comps)
     return Spectrum(
         atoms=tuple(atoms), atom_weight_formula=w_formula, support=tuple(support), components=comps,
