@@ -31,6 +31,7 @@ from .spectrum import Spectrum
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import RFModel
+    from .phases import DynamicalTimescales
 
 __all__ = ["LossMeasure", "SpectralComponent", "Timescales", "loss_measure", "timescales", "train_loss"]
 
@@ -148,6 +149,8 @@ class SpectralComponent:
     label: "rho_2" (population bulk, top mass 1/psi_p), "rho_1" (memorization bulk),
     "cluster" (the component of mass 1/psi_p below rho_1 that Theorem 3.2 misses) or
     "rho_1+cluster" when they are merged or cannot be told apart by mass.
+    ``time`` = psi_p/(Delta_t lo) is the component's slowest mode (paper convention),
+    ``time_fast`` = psi_p/(Delta_t hi) its fastest.
     """
 
     label: str
@@ -156,6 +159,7 @@ class SpectralComponent:
     mass: float
     loss_share: float
     time: float
+    time_fast: float
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,9 @@ class Timescales:
         psi_p / (Delta_t (s_t^2 + v_t^2 (1 - sqrt(psi_p/psi_n))^2)) (Theorem 3.2).
     components : tuple of SpectralComponent
     share_threshold : float
+    dynamical : DynamicalTimescales or None
+        The times read off the limit learning curves (:func:`rfdiff.phases.dynamical_timescales`),
+        attached by :meth:`rfdiff.RFModel.timescales` (None from this module's :func:`timescales`).
     """
 
     tau_gen: float
@@ -193,6 +200,17 @@ class Timescales:
     tau_mem_asymptotic: float
     components: tuple[SpectralComponent, ...]
     share_threshold: float
+    dynamical: DynamicalTimescales | None = None
+
+    @property
+    def tau_gen_dyn(self) -> float:
+        """Dynamical tau_gen (E_score within ``score_tol`` of its minimum); nan if not attached."""
+        return math.nan if self.dynamical is None else self.dynamical.tau_gen_dyn
+
+    @property
+    def tau_mem_dyn(self) -> float:
+        """Dynamical tau_mem (L_gen reaches its threshold); nan if not attached."""
+        return math.nan if self.dynamical is None else self.dynamical.tau_mem_dyn
 
 
 def _labels(masses: Sequence[float], psi_p: float, psi_n: float, tol: float = 1e-6) -> list[str]:
@@ -245,7 +263,7 @@ def timescales(model: RFModel, share_threshold: float = 0.01) -> Timescales:
     c = model.constants
     comps = tuple(
         SpectralComponent(label=lab, lo=lo, hi=hi, mass=mass, loss_share=float(share),
-                          time=model.psi_p / (c.delta * lo))
+                          time=model.psi_p / (c.delta * lo), time_fast=model.psi_p / (c.delta * hi))
         for lab, (lo, hi), mass, share in zip(labels, sp.support, sp.masses, shares)
     )
     gen = [x for x in comps if x.label == "rho_2"]

@@ -8,6 +8,7 @@ methods here are thin entry points to :mod:`rfdiff.resolvent` and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -203,9 +204,46 @@ class RFModel:
         """
         return self._default_spectrum if not kwargs else _spectrum.spectrum(self, **kwargs)
 
-    def timescales(self, share_threshold: float = 0.01) -> _dynamics.Timescales:
-        """Spectral timescales of every support component (:func:`rfdiff.dynamics.timescales`)."""
-        return _dynamics.timescales(self, share_threshold)
+    def timescales(self, share_threshold: float = 0.01, *, dynamical: bool = True,
+                   **dynamical_options) -> _dynamics.Timescales:
+        """Spectral timescales of every component and, by default, the dynamical ones.
+
+        Parameters
+        ----------
+        share_threshold : float, default 0.01
+            Minimum share of the train-loss drop for the loss-weighted time
+            (:func:`rfdiff.dynamics.timescales`).
+        dynamical : bool, default True
+            Also read tau_gen and tau_mem off the limit learning curves
+            (:func:`rfdiff.phases.dynamical_timescales`; ~0.5 s) and attach them as
+            ``.dynamical`` (``.tau_gen_dyn``, ``.tau_mem_dyn``). False: spectral times only.
+        **dynamical_options
+            ``tau``, ``gen_threshold``, ``relative``, ``score_tol``, ``refine`` of
+            :func:`~rfdiff.phases.dynamical_timescales` (the definitions and their defaults are
+            documented there and in ``docs/phases.md``).
+
+        Returns
+        -------
+        Timescales
+
+        Examples
+        --------
+        >>> import rfdiff
+        >>> ts = rfdiff.RFModel(psi_p=64, psi_n=8, t=0.1).timescales()
+        >>> bool(ts.tau_gen_dyn < ts.tau_gen < ts.tau_mem < ts.tau_mem_loss)
+        True
+        >>> bool(ts.tau_mem_dyn < ts.tau_mem)   # the L_gen half-rise comes before the rho_1 edge time
+        True
+        """
+        spectral = _dynamics.timescales(self, share_threshold)
+        if not dynamical:
+            if dynamical_options:
+                raise ValueError(f"options {sorted(dynamical_options)} need dynamical=True")
+            return spectral
+        from .phases import dynamical_timescales
+
+        dyn = dynamical_timescales(self, **dynamical_options)
+        return dataclasses.replace(spectral, dynamical=dyn)
 
     def train_loss(self, tau: float | Sequence[float] | np.ndarray) -> np.ndarray:
         """L_train(tau) in the limit (:func:`rfdiff.dynamics.train_loss`)."""

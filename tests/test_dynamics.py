@@ -1,5 +1,7 @@
 """Train loss from the spectral measure of s and the spectral timescales (THEORY.md §6–§7)."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,21 @@ def test_train_loss_against_gaussian_equivalent_gradient_flow():
     np.testing.assert_allclose(sims.mean(axis=0), theory, atol=4e-3)
     # and the drop is large compared with the tolerance: the test can fail
     assert theory[0] - theory[-1] > 0.3
+
+
+def test_model_timescales_attach_the_dynamical_ones():
+    """RFModel.timescales() = spectral times + the curve-read ones (issue 4 API), options passed on."""
+    from rfdiff.phases import dynamical_timescales
+
+    m = rfdiff.RFModel(psi_p=64, psi_n=8, t=0.1)
+    ts = m.timescales(gen_threshold=0.25)
+    ref = dynamical_timescales(m, gen_threshold=0.25)
+    assert ts.tau_mem_dyn == ref.tau_mem_dyn and ts.tau_gen_dyn == ref.tau_gen_dyn
+    assert ts.dynamical.gen_threshold == 0.25
+    assert ts.tau_mem == timescales(m).tau_mem
+    spectral_only = m.timescales(dynamical=False)
+    assert spectral_only.dynamical is None and math.isnan(spectral_only.tau_mem_dyn)
+    with pytest.raises(ValueError, match="dynamical=True"):
+        m.timescales(dynamical=False, score_tol=0.1)
+    comp = ts.components[-1]
+    assert comp.time_fast < comp.time  # the upper edge relaxes first
