@@ -1,0 +1,88 @@
+"""Sphinx configuration of the rfdiff documentation.
+
+Build (warnings are errors, as in ``tests/test_docs.py``)::
+
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")  # autodoc imports rfdiff.plot; never open a window
+
+# Document the rfdiff of this checkout (the repository root), not an installed copy.
+sys.path.insert(0, os.path.abspath(".."))
+
+import rfdiff  # noqa: E402
+
+project = "rfdiff"
+author = "rfdiff developers"
+copyright = "2026, rfdiff developers"
+release = rfdiff.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "README.md", "Thumbs.db", ".DS_Store"]
+templates_path: list[str] = []
+
+# MyST: $...$ and $$...$$ maths in the hand-written pages, heading anchors for [text](#anchor) links.
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+myst_heading_anchors = 3
+
+# autodoc / numpydoc: the API pages list members explicitly (api/*.rst), in source order.
+autodoc_member_order = "bysource"
+autodoc_typehints = "none"  # the numpydoc "Parameters" sections carry the types
+autodoc_default_options = {"members": True, "show-inheritance": False}
+autosummary_generate = False
+numpydoc_show_class_members = False  # attributes are documented in the class docstrings
+numpydoc_class_members_toctree = False
+numpydoc_validation_checks: set[str] = set()
+
+html_theme = "alabaster"
+html_title = f"rfdiff {release}"
+html_static_path: list[str] = []
+
+
+# The docstrings write maths as plain text, e.g. ``|Im z|`` or ``||sigma||^2``, which
+# reStructuredText would read as substitution references (errors under -W). Escape every ``|``
+# in prose lines; doctest lines, literal blocks and ``inline literals`` are left untouched.
+def _escape_bars(line: str) -> str:
+    parts = line.split("``")
+    for i in range(0, len(parts), 2):  # even pieces are outside ``...``
+        parts[i] = parts[i].replace("\\|", "|").replace("|", "\\|")
+    return "``".join(parts)
+
+
+def _escape_docstring_bars(app, what, name, obj, options, lines: list[str]) -> None:
+    literal_indent: int | None = None  # indentation of the paragraph that opened a literal block
+    for k, line in enumerate(lines):
+        stripped = line.lstrip()
+        indent = len(line) - len(stripped)
+        if literal_indent is not None:
+            if not stripped or indent > literal_indent:
+                continue
+            literal_indent = None
+        if stripped.startswith((">>>", "...")):
+            continue
+        if "|" in line:
+            lines[k] = _escape_bars(line)
+        if stripped.endswith("::"):
+            literal_indent = indent
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _escape_docstring_bars, priority=400)
