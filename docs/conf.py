@@ -7,15 +7,15 @@ Build (warnings are errors, as in ``tests/test_docs.py``)::
 
 from __future__ import annotations
 
-import os
 import sys
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # autodoc imports rfdiff.plot; never open a window
 
 # Document the rfdiff of this checkout (the repository root), not an installed copy.
-sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import rfdiff  # noqa: E402
 
