@@ -17,7 +17,7 @@ matplotlib.use("Agg")  # autodoc imports rfdiff.plot; never open a window
 # Document the rfdiff of this checkout (the repository root), not an installed copy.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import rfdiff  # noqa: E402
+import rfdiff
 
 project = "rfdiff"
 author = "rfdiff developers"
