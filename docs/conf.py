@@ -7,6 +7,7 @@ Build (warnings are errors, as in ``tests/test_docs.py``)::
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -84,5 +85,28 @@ def _escape_docstring_bars(app, what, name, obj, options, lines: list[str]) -> N
             literal_indent = indent
 
 
+# Markdown pages may link to repository files outside docs/ (e.g. ``[x](../benchmarks/README.md)``),
+# which are not part of the site: MyST would warn (myst.xref_missing). Such a link to an existing file
+# becomes the link text followed by the file's repository path in code; a broken one still warns.
+_DOCS = Path(__file__).resolve().parent
+_REPO_LINK = re.compile(r"\[([^\]]+)\]\((\.\./[^)\s#]+)(#[^)\s]*)?\)")
+
+
+def _unlink_repo_files(app, docname: str, source: list[str]) -> None:
+    path = Path(app.env.doc2path(docname))
+    if path.suffix != ".md":
+        return
+    base = path.parent
+
+    def repl(m: re.Match) -> str:
+        target = (base / m.group(2)).resolve()
+        if target.is_relative_to(_DOCS) or not target.exists():
+            return m.group(0)
+        return f"{m.group(1)} (`{target.relative_to(_DOCS.parent)}`)"
+
+    source[0] = _REPO_LINK.sub(repl, source[0])
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _escape_docstring_bars, priority=400)
+    app.connect("source-read", _unlink_repo_files)

@@ -4,8 +4,8 @@ Theory only: one d -> infinity learning curve per cell (rfdiff.phase_diagram, t 
 the requested tau; the line is psi_n*(psi_p) from rfdiff.n_star (the steepest log-log fall of
 L_gen(inf) with psi_n), the dashed diagonal is n = p. Below the line (n < n*) L_gen grows with
 tau once tau > tau_mem ~ n (memorization); above it the model generalizes at every tau.
-The grid is small by default (6 x 6, ~40 s on 2 cores: ~0.7 s per cell plus ~5 s per psi_p
-for n*); ``--size`` sets it.
+The grid is small by default (6 x 6, 35-60 s on 2 shared cores: ~0.4-0.7 s per cell plus
+~5 s per psi_p for n*); ``--size`` sets it.
 
     python examples/phase_map.py [--size 6] [--tau 1e3 1e4] [--workers 2] [--out phase_map]
 """
