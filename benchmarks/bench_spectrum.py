@@ -16,9 +16,11 @@ Setting: the paper's Fig. 4, psi_p = 64, psi_n = 8, t = 0.01, tanh, data N(0, I)
 Run either::
 
     python -m pytest benchmarks/bench_spectrum.py --benchmark-only
-    python benchmarks/bench_spectrum.py [--full]
+    python benchmarks/bench_spectrum.py [--full] [--quick] [--json]
 
 Both print the summary table and write it to ``benchmarks/results/bench_spectrum.json``.
+``--json`` adds one last line ``{"records": [...]}`` in the format of ``benchmarks/run_all.py``
+(which runs every benchmark and prints one table); ``--quick`` times 10 rfdiff calls instead of 30.
 """
 
 from __future__ import annotations
@@ -240,6 +242,24 @@ def format_table(s: dict) -> str:
     return "\n".join(lines)
 
 
+def records(s: dict) -> list[dict]:
+    """The summary as records for ``run_all.py``: one per timed comparison (times in seconds)."""
+    rf, bl = s["rfdiff"], s["baseline"]
+    how = f"{bl['points_timed']} points" + (", x10 extrapolated" if bl["extrapolated"] else "")
+    return [{
+        "benchmark": f"density of U, {N_POINTS} points (Fig. 4 setting)",
+        "rfdiff_s": rf["time_400"],
+        "baseline_s": bl["time_400"],
+        "baseline": f"published scipy LM ({how})",
+        "ratio": s["ratio"],
+        "goal": f"<= {GOAL_SECONDS * 1e3:.0f} ms",
+        "goal_met": bool(rf["meets_goal"]),
+        "load": s["machine"]["load_1min"],
+        "note": (f"max rel err {rf['max_rel_err_support']:.1e} (baseline {bl['max_rel_err_support']:.1e}); "
+                 f"median of {rf['rounds']}"),
+    }]
+
+
 def write_json(s: dict) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(s, indent=2) + "\n")
@@ -251,8 +271,13 @@ def write_json(s: dict) -> None:
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full", action="store_true", help="time the baseline on all 400 points (~20-30 s)")
-    ap.add_argument("--repeats", type=int, default=30, help="timed rfdiff calls (median reported)")
+    ap.add_argument("--repeats", type=int, default=None, help="timed rfdiff calls (median reported; 30)")
+    ap.add_argument("--quick", action="store_true", help="10 timed rfdiff calls (default 30)")
+    ap.add_argument("--json", action="store_true",
+                    help='end with one line {"records": [...]} for benchmarks/run_all.py')
     args = ap.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 10 if args.quick else 30
     model = make_model()
     grid = timing_grid()
     model.density(grid)                                    # Numba compilation
@@ -267,6 +292,8 @@ def main(argv: list[str] | None = None) -> dict:
     s = summarize(rf_time, rf_err, bl_time, bl_lam, bl_res, baseline_errors(bl_ref, ref), bl_ref)
     write_json(s)
     print(format_table(s))
+    if args.json:
+        print(json.dumps({"records": records(s)}))
     return s
 
 

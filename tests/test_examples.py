@@ -19,4 +19,7 @@ def test_example_runs(script, tmp_path):
 
 
 def test_examples_exist():
-    assert {p.name for p in EXAMPLES} >= {"fig4_spectrum.py", "fig5_curves.py"}
+    assert {p.name for p in EXAMPLES} >= {
+        "fig4_spectrum.py", "fig5_curves.py", "aniso_spectrum.py", "timescales.py", "phase_map.py",
+        "walkthrough.py",
+    }
