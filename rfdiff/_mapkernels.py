@@ -118,7 +118,7 @@ class MapContour:
 
     z, weight : all n nodes (counter-clockwise; node k and n - k are conjugate).
     s : s(z) of Theorem 3.1 at the nodes.
-    T_up : T(z_i, z_j), i = 0..n/2 (upper half, both ends real), all j.
+    T_re, T_im : T(z_i, z_j), i = 0..n/2 (upper half, both ends real), all j.
     mult : 1 for the real nodes 0 and n/2, 2 for the others (conjugate partner folded in).
     mass : -sum weight s (1 when the contour encloses nu_s).
     fallbacks : nodes where continuation fell back to the full path solver.
@@ -127,7 +127,8 @@ class MapContour:
     z: np.ndarray
     weight: np.ndarray
     s: np.ndarray
-    T_up: np.ndarray
+    T_re: np.ndarray
+    T_im: np.ndarray
     mult: np.ndarray
     mass: float
     fallbacks: int
@@ -181,65 +182,75 @@ def map_contour(eq: Equations, sigma_x2: float, n: int, angle: float = _ANGLE) -
     mult = np.full(half + 1, 2.0)
     mult[0] = mult[half] = 1.0
     mass = float((-(weight * s).sum()).real)
-    return MapContour(z=z, weight=weight, s=s, T_up=T_up, mult=mult, mass=mass, fallbacks=int(fb))
+    return MapContour(z=z, weight=weight, s=s, T_re=np.ascontiguousarray(T_up.real),
+                      T_im=np.ascontiguousarray(T_up.imag), mult=mult, mass=mass, fallbacks=int(fb))
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _quadratic_form(Tr, Ti, Fr, Fi, mult):
+    """sum_ij F_i T_ij F_j (real part) from the upper rows of T; F transposed, (K, n).
+
+    Reassociation only (no NaN/inf assumptions): it lets the length-n dot products vectorise.
+    """
+    nu, n = Tr.shape
+    K = Fr.shape[0]
+    out = np.zeros(K)
+    for i in range(nu):
+        for k in range(K):
+            acc_r = 0.0
+            acc_i = 0.0
+            for j in range(n):
+                acc_r += Tr[i, j] * Fr[k, j] - Ti[i, j] * Fi[k, j]
+                acc_i += Tr[i, j] * Fi[k, j] + Ti[i, j] * Fr[k, j]
+            out[k] += mult[i] * (Fr[k, i] * acc_r - Fi[k, i] * acc_i)
+    return out
 
 
 @numba.njit(cache=True)
-def _quad(z, wt, s, T_up, mult, a, psi_p):
+def _expm1_over(x, z):
+    """(e^x - 1)/z, with a Taylor series for |x| < 1e-3 (no cancellation)."""
+    if abs(x) < 1e-3:
+        return x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x / 120.0)))) / z
+    return (np.exp(x) - 1.0) / z
+
+
+@numba.njit(cache=True)
+def _quad(z, wt, s, Tr, Ti, mult, a, psi_p):
     """(1/d) Tr fKfK, Tr f^2 K, Tr f K and Tr[(e^{-2aU} - 1) U^{-1} K] at rates a (inf allowed).
 
-    z, wt, s: all n nodes; T_up: rows of the first n_up = T_up.shape[0] nodes (the upper half),
-    mult: 2 for a node whose conjugate partner is folded in, 1 for a real node.
-    f(z) = (e^{-a z} - 1)/z (-1/z at a = inf). The double sum runs over real and imaginary parts
-    in separate arrays (vectorisable inner loop over the rates).
+    z, wt, s: all n nodes, node n - j the conjugate of node j; Tr + i Ti: T's rows of the first
+    nu = Tr.shape[0] nodes (the upper half, both real ends if n/2 + 1 = nu); mult: 2 for a node
+    whose conjugate partner is folded in, 1 for a real node. f(z) = (e^{-a z} - 1)/z (-1/z at
+    a = inf) is evaluated on the upper half only, the lower half by conjugation.
     """
     n = z.shape[0]
-    nu = T_up.shape[0]
+    nu = Tr.shape[0]
     K = a.shape[0]
-    Fr = np.empty((n, K))
-    Fi = np.empty((n, K))
+    Fr = np.empty((K, n))
+    Fi = np.empty((K, n))
     j_k2 = np.zeros(K)
     j_k1 = np.zeros(K)
     j_tr = np.zeros(K)
-    for j in range(n):
+    for j in range(nu):
         zj = z[j]
+        ws = mult[j] * wt[j] * s[j]
         for k in range(K):
             if math.isinf(a[k]):
                 f = -1.0 / zj
                 f2 = f
             else:
-                e = np.exp(-a[k] * zj)
-                f = (e - 1.0) / zj
-                f2 = (e * e - 1.0) / zj
-                if abs(a[k] * zj) < 1e-3:  # expm1 accuracy for small arguments
-                    x = -a[k] * zj
-                    em1 = x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x / 120.0))))
-                    f = em1 / zj
-                    x2 = 2.0 * x
-                    em2 = x2 * (1.0 + x2 * (0.5 + x2 * (1.0 / 6.0 + x2 * (1.0 / 24.0 + x2 / 120.0))))
-                    f2 = em2 / zj
+                f = _expm1_over(-a[k] * zj, zj)
+                f2 = _expm1_over(-2.0 * a[k] * zj, zj)
             F = wt[j] * f
-            Fr[j, k] = F.real
-            Fi[j, k] = F.imag
-            if j < nu:
-                ws = mult[j] * wt[j] * s[j]
-                j_k2[k] -= psi_p * (ws * f * f).real
-                j_k1[k] -= psi_p * (ws * f).real
-                j_tr[k] -= psi_p * (ws * f2).real
-    j_kk = np.zeros(K)
-    accR = np.empty(K)
-    accI = np.empty(K)
-    for i in range(nu):
-        accR[:] = 0.0
-        accI[:] = 0.0
-        for j in range(n):
-            tr = T_up[i, j].real
-            ti = T_up[i, j].imag
-            for k in range(K):
-                accR[k] += tr * Fr[j, k] - ti * Fi[j, k]
-                accI[k] += tr * Fi[j, k] + ti * Fr[j, k]
-        for k in range(K):
-            j_kk[k] += mult[i] * (Fr[i, k] * accR[k] - Fi[i, k] * accI[k])
+            Fr[k, j] = F.real
+            Fi[k, j] = F.imag
+            if 0 < j < n - j:
+                Fr[k, n - j] = F.real
+                Fi[k, n - j] = -F.imag
+            j_k2[k] -= psi_p * (ws * f * f).real
+            j_k1[k] -= psi_p * (ws * f).real
+            j_tr[k] -= psi_p * (ws * f2).real
+    j_kk = _quadratic_form(Tr, Ti, Fr, Fi, mult)
     return j_kk, j_k2, j_k1, j_tr
 
 
@@ -254,16 +265,17 @@ def losses(ct: MapContour, cst: Constants, psi_p: float, tau: np.ndarray,
     n = ct.z.size
     half = n // 2
     if step == 1:
-        z, wt, s, T_up, mult = ct.z, ct.weight, ct.s, ct.T_up, ct.mult
+        z, wt, s, Tr, Ti, mult = ct.z, ct.weight, ct.s, ct.T_re, ct.T_im, ct.mult
     else:
         z, wt, s = ct.z[::step], ct.weight[::step] * step, ct.s[::step]
-        T_up = np.ascontiguousarray(ct.T_up[::step, ::step])
+        Tr = np.ascontiguousarray(ct.T_re[::step, ::step])
+        Ti = np.ascontiguousarray(ct.T_im[::step, ::step])
         mult = ct.mult[::step]
         if half % step:  # the coarse rule has no node at angle pi: its last upper node is not real
             mult = mult.copy()
             mult[-1] = 2.0
     a = 2.0 * cst.delta * tau / psi_p
-    j_kk, j_k2, j_k1, j_tr = _quad(z, wt, s, T_up, mult, a, float(psi_p))
+    j_kk, j_k2, j_k1, j_tr = _quad(z, wt, s, Tr, Ti, mult, a, float(psi_p))
     c2 = cst.mu1**2 * cst.delta / cst.gamma2
     test = 1.0 + c2 * (cst.mu1**2 * j_kk + cst.mustar2 * j_k2 + 2.0 * j_k1)
     train = 1.0 + c2 * j_tr

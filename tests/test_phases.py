@@ -191,8 +191,9 @@ def test_tau_mem_dyn_matches_simulation(psi_n):
 
 # Hard cells: psi_n just below / above psi_p - 1 (the atom of U at s_t^2 disappears at psi_n = psi_p - 1,
 # and the lowest support component touches s_t^2), psi_n < 1, psi_p < psi_n, small and large t.
-HARD = [(16.0, 14.8, 0.1), (16.0, 15.2, 0.1), (4.0, 0.5, 0.1), (4.0, 64.0, 0.1), (64.0, 8.0, 0.01),
-        (8.0, 2.0, 1.0), (128.0, 2.0, 0.1)]
+# (16, 14.8) is slow-marked: its reference contour needs ~4500 nodes (10 s) because of the atom.
+HARD = [pytest.param(16.0, 14.8, 0.1, marks=pytest.mark.slow), (16.0, 15.2, 0.1), (4.0, 0.5, 0.1),
+        (4.0, 64.0, 0.1), (64.0, 8.0, 0.01), (8.0, 2.0, 1.0), (128.0, 2.0, 0.1)]
 
 
 @pytest.mark.parametrize(("psi_p", "psi_n", "t"), HARD)
@@ -246,10 +247,10 @@ def test_fast_path_agrees_with_reference_path_on_a_grid():
     # tau_gen, tau_mem by linear interpolation on 20 points per decade, off by up to a few per cent
     # (test_refinement_agrees_with_grid_interpolation); so regimes may differ only for cells with
     # tau within 3 % of one of the two boundaries.
-    pp = [4.0, 16.0, 64.0]
-    pn = [0.5, 3.0, 15.2, 60.0]
+    pp = [16.0, 64.0]
+    pn = [0.5, 5.0, 15.2, 100.0]
     taus = [10.0, 1e3, 1e4]
-    ns = [3.6, 14.0, 57.2]
+    ns = [14.0, 57.2]
     with ThreadPoolExecutor(2) as ex:
         fast = phase_diagram(pp, pn, t=0.1, tau=taus, n_star=ns, executor=ex)
         ref = phase_diagram(pp, pn, t=0.1, tau=taus, n_star=ns, executor=ex, method="reference")
@@ -259,7 +260,7 @@ def test_fast_path_agrees_with_reference_path_on_a_grid():
     T = np.asarray(taus)[:, None, None]
     near = (np.abs(T / ref.tau_gen - 1) < 0.03) | (np.abs(T / ref.tau_mem - 1) < 0.03)
     assert np.all((fast.regime == ref.regime) | near)
-    assert fast.nodes.shape == (3, 4) and np.all(fast.nodes < 300)
+    assert fast.nodes.shape == (2, 4) and np.all(fast.nodes < 300)
     assert ref.nodes is None
 
 
