@@ -60,8 +60,8 @@ def _march(z, scale, mean_ev, m1, pinv, alpha, beta, c, b2p, v2, s2, lam, pi, rt
     for k in range(m):
         ok = False
         if k > 0:
-            q1, r1, s1, res, it, conv = _newton(q[k - 1], r[k - 1], z[k], pinv, alpha, beta, c, b2p,
-                                                v2, s2, lam, pi, 12, rtol)
+            q1, r1, s1, _res, _it, conv = _newton(q[k - 1], r[k - 1], z[k], pinv, alpha, beta, c, b2p,
+                                                  v2, s2, lam, pi, 12, rtol)
             ok = conv and _branch_ok(q1, r1, z[k], 1.0)
         if not ok:
             if k > 0:
