@@ -6,18 +6,30 @@
   (psi_p = 64, psi_n = 8, t = 0.1), after a warm-up call (Numba compiled); goal <= 0.2 s.
 * baseline: ``simulate.gradient_flow`` at d = 100 (p = 6400, n = 800), Gaussian-equivalent matrices,
   the same 200 tau (one eigendecomposition, then closed form): the finite-size way to get a curve.
-* phase map: ``phase_diagram`` on a grid x grid of (psi_p, psi_n) at one tau, timed and extrapolated
-  to 64 x 64 (goal <= 10 s).
+* phase map: ``phase_diagram`` (fast path) on 64 x 64 log-spaced (psi_p in [4, 128], psi_n in [2, 64]) at
+  t = 0.1, tau = 1e3, n* computed, default process pool (goal <= 10 s), measured; beside it the reference
+  path (``method="reference"``, one 220-point learning curve per cell) on a --grid x --grid sub-grid of the
+  same axes (n* given, so cells only), whose per-cell cost is the baseline of the ratio.
 """
 
 import argparse
 import os
+import resource
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's rfdiff, not an installed one
 import rfdiff
 from rfdiff import simulate
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (the pool's workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def timed(fn, repeat=1):
@@ -48,11 +60,44 @@ def main() -> None:
         print(f"baseline simulate.gradient_flow d=100 (GE): {t_flow:.1f} s -> ratio {t_flow / t_curve:.0f}x; "
               f"max |L_gen(sim) - L_gen(theory)| = {gap:.3g} (one seed, finite size)")
     g = args.grid
-    psi_p = np.geomspace(4, 128, g)
-    psi_n = np.geomspace(2, 64, g)
-    t_map, _ = timed(lambda: rfdiff.phase_diagram(psi_p=psi_p, psi_n=psi_n, t=0.1, tau=1e3))
-    print(f"phase_diagram {g}x{g} at tau=1e3 ({os.cpu_count()} cores): {t_map:.1f} s -> "
-          f"64x64 extrapolated {t_map * (64 / g) ** 2:.0f} s (goal 10 s)")
+    psi_p = np.geomspace(4, 128, 64)
+    psi_n = np.geomspace(2, 64, 64)
+    rfdiff.phase_diagram(psi_p=psi_p[:2], psi_n=psi_n[:2], t=0.1, tau=1e3)  # warm-up (Numba cache)
+    from rfdiff.phases import _cell_fast
+    from rfdiff.resolvent import Equations
+
+    m = rfdiff.RFModel(64, 8, 0.1)
+    eq = Equations.from_constants(64, 8, m.constants)
+    t_one, _ = timed(lambda: _cell_fast(eq, m.constants, np.array([1e3]), 0.5, True, 0.05, 1e-9), repeat=20)
+    print(f"one cell (psi_p=64, psi_n=8, fast, in-process, best of 20): {t_one * 1e3:.2f} ms")
+    load0 = os.getloadavg()[0]
+    cpu0 = cpu_seconds()
+    t_map, pd = timed(lambda: rfdiff.phase_diagram(psi_p=psi_p, psi_n=psi_n, t=0.1, tau=1e3))
+    cpu_map = cpu_seconds() - cpu0
+    print(f"phase_diagram 64x64 at tau=1e3, n* included ({os.cpu_count()} cores, default pool): "
+          f"{t_map:.2f} s wall, {cpu_map:.2f} CPU-s (goal 10 s wall; "
+          f"{t_map / psi_p.size / psi_n.size * 1e3:.2f} ms per cell, "
+          f"nodes {pd.nodes.min()}-{pd.nodes.max()}, "
+          f"max quad_error of the n/2 rule {pd.quad_error.max():.1e}; "
+          f"load before {load0:.2f}, after {os.getloadavg()[0]:.2f})")
+    cells_only, _ = timed(lambda: rfdiff.phase_diagram(psi_p=psi_p, psi_n=psi_n, t=0.1, tau=1e3,
+                                                       n_star=pd.n_star))
+    print(f"  cells only (n* given): {cells_only:.2f} s")
+    sub_p, sub_n = psi_p[:: 64 // g], psi_n[:: 64 // g]
+    t_ref, ref = timed(lambda: rfdiff.phase_diagram(psi_p=sub_p, psi_n=sub_n, t=0.1, tau=1e3,
+                                                    n_star=pd.n_star[:: 64 // g], method="reference"))
+    t_new, new = timed(lambda: rfdiff.phase_diagram(psi_p=sub_p, psi_n=sub_n, t=0.1, tau=1e3,
+                                                    n_star=pd.n_star[:: 64 // g]))
+    per_ref = t_ref / sub_p.size / sub_n.size
+    per_new = cells_only / psi_p.size / psi_n.size
+    print(f"reference path {sub_p.size}x{sub_n.size} (cells only): {t_ref:.1f} s = {per_ref * 1e3:.0f} ms "
+          f"per cell -> per-cell ratio {per_ref / per_new:.0f}x (fast, cells only, 64x64); 64x64 by the "
+          f"reference path ~{per_ref * 4096:.0f} s + n*; fast on the same sub-grid {t_new:.2f} s")
+    print(f"  agreement on the sub-grid: max |L_gen fast - ref| = {np.max(np.abs(new.gen - ref.gen)):.1e}, "
+          f"tau_gen {np.max(np.abs(new.tau_gen / ref.tau_gen - 1)):.1e}, "
+          f"tau_mem {np.nanmax(np.abs(new.tau_mem / ref.tau_mem - 1)):.1e} (relative; the reference "
+          f"interpolates a 20-per-decade grid), regimes differing: {int(np.sum(new.regime != ref.regime))}")
+    print(f"rfdiff from {Path(rfdiff.__file__).parent}")
     print(f"machine load {os.getloadavg()[0]:.2f}")
 
 

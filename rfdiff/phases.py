@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
+from . import _mapkernels as _mk
 from . import dynamics as _dynamics
+from . import resolvent as _resolvent
 from . import twopoint as _twopoint
 from .model import _finite_positive as _check_positive
 from .sweep import sweep
@@ -58,6 +60,7 @@ REGIMES: tuple[str, ...] = (
 )
 
 _PER_DECADE = 20
+_INF = np.array([np.inf])
 # rfdiff.spectrum warns when a density is resolved to less than 1e-12 (still ~1e-10): far
 # below what the crossings and slopes read here need, and a grid of cells hits it often.
 _QUIET = "ignore"
@@ -250,9 +253,21 @@ def dynamical_timescales(model: RFModel, tau: Sequence[float] | np.ndarray | Non
 # ---------------------------------------------------------------- n*(p)
 
 
-def _gen_inf(psi_p: float, psi_n: np.ndarray, t: float, activation: str) -> np.ndarray:
+def _gen_inf(psi_p: float, psi_n: np.ndarray, t: float, activation: str,
+             accuracy: float | None = None) -> np.ndarray:
+    """L_gen(inf) at psi_n: on the log-ellipse of :mod:`rfdiff._mapkernels` (absolute error
+    ~``accuracy``), or with ``accuracy=None`` by :func:`rfdiff.twopoint.learning_curves` (reference)."""
     from .model import RFModel
 
+    if accuracy is not None:
+        cst = RFModel(psi_p, float(psi_n[0]), t, activation).constants
+        out = []
+        for x in psi_n:
+            eq = _resolvent.Equations.from_constants(psi_p, float(x), cst)
+            ct = _contour_checked(eq, _mk.nodes_for(eq, accuracy, _mk._INF_ANGLE), _mk._INF_ANGLE)
+            test, train = _mk.losses(ct, cst, psi_p, _INF)
+            out.append(test[0] - train[0])
+        return np.array(out, dtype=np.float64)
     with warnings.catch_warnings():
         warnings.filterwarnings(_QUIET, message=_QUIET_MESSAGE, category=RuntimeWarning)
         out = [_twopoint.learning_curves(RFModel(psi_p, float(x), t, activation), [np.inf]).gen[0]
@@ -260,8 +275,17 @@ def _gen_inf(psi_p: float, psi_n: np.ndarray, t: float, activation: str) -> np.n
     return np.array(out, dtype=np.float64)
 
 
+def _contour_checked(eq: _resolvent.Equations, n: int, angle: float = _mk._ANGLE) -> _mk.MapContour:
+    """The log-ellipse contour, with its mass -sum w s checked against 1 (it encloses nu_s)."""
+    ct = _mk.map_contour(eq, 1.0, n, angle)
+    if not abs(ct.mass - 1.0) < 1e-8:
+        raise RuntimeError(f"phase-map contour at psi_p={eq.psi_p}, psi_n={eq.psi_n} sees mass {ct.mass} "
+                           "of nu_s instead of 1")
+    return ct
+
+
 def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: float = 4.0,
-           points: int = 13) -> float:
+           points: int = 13, accuracy: float | None = 1e-10) -> float:
     """Memorization threshold psi_n*(psi_p): steepest log-log descent of L_gen(inf) in psi_n.
 
     L_gen(inf) = L_test(inf) - L_train(inf) of the min-norm (tau = inf) solution is O(1) for
@@ -283,6 +307,10 @@ def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: floa
         Search range factor, > 1.
     points : int, default 13
         Coarse grid size, >= 5.
+    accuracy : float or None, default 1e-10
+        Absolute accuracy of each L_gen(inf), computed on the spectrum-free log-ellipse contour of
+        :func:`phase_diagram` (~1 ms each); None: by :func:`rfdiff.twopoint.learning_curves`
+        (per-component contours at ~1e-15, 10-100x slower). The two agree to ~1e-7 in psi_n*.
 
     Returns
     -------
@@ -306,8 +334,10 @@ def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: floa
         raise ValueError(f"span must be > 1, got {span!r}")
     if int(points) != points or points < 5:
         raise ValueError(f"points must be an integer >= 5, got {points!r}")
+    if accuracy is not None:
+        accuracy = _check_fraction("accuracy", accuracy, 1e-3)
     x = np.linspace(-math.log(span), math.log(span), int(points)) + math.log(psi_p)
-    g = _gen_inf(psi_p, np.exp(x), t, activation)
+    g = _gen_inf(psi_p, np.exp(x), t, activation, accuracy)
     if np.any(g <= 0):
         raise RuntimeError("L_gen(inf) is not positive on the search range; cannot take its logarithm")
     slope = np.gradient(np.log(g), x)
@@ -315,7 +345,7 @@ def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: floa
     if k in (0, x.size - 1):
         raise RuntimeError(f"steepest descent of L_gen(inf) at the end of the range; widen span (got {span})")
     xf = np.linspace(x[k - 1], x[k + 1], 9)
-    gf = _gen_inf(psi_p, np.exp(xf), t, activation)
+    gf = _gen_inf(psi_p, np.exp(xf), t, activation, accuracy)
     sf = np.gradient(np.log(gf), xf)
     m = int(np.clip(np.argmin(sf), 1, xf.size - 2))
     c2, c1, _ = np.polyfit(xf[m - 1:m + 2], sf[m - 1:m + 2], 2)
@@ -346,10 +376,17 @@ class PhaseDiagram:
         Codes into :data:`REGIMES`, same shape as ``gen``: 0 if tau < tau_gen, else 3 if
         psi_n > n_star, else 1 if tau < tau_mem, else 2.
     tau_gen, tau_mem : ndarray
-        Dynamical boundaries (n_p, n_n) (:func:`dynamical_timescales`, grid interpolation).
+        Dynamical boundaries (n_p, n_n), as defined in :func:`dynamical_timescales` (fast path:
+        refined to ~1e-4 in ln tau; reference path: 20-per-decade grid interpolation).
     n_star : ndarray
         psi_n*(psi_p[i]) from :func:`n_star`.
     t : float
+    nodes : ndarray of int or None
+        Contour nodes per cell (``method="fast"``).
+    quad_error : ndarray or None
+        Per cell, max |L_gen(n nodes) - L_gen(n/2 nodes)| over the requested tau and inf: the
+        error of the n/2-node rule, so (geometric convergence) ~ its square bounds that of the
+        n-node values (``method="fast"``).
     """
 
     psi_p: np.ndarray
@@ -363,6 +400,8 @@ class PhaseDiagram:
     tau_mem: np.ndarray
     n_star: np.ndarray
     t: float
+    nodes: np.ndarray | None = None
+    quad_error: np.ndarray | None = None
 
     @property
     def labels(self) -> np.ndarray:
@@ -392,22 +431,153 @@ def _cell(point: list) -> list[float]:
     return out
 
 
+# 4 points per decade over the reference grid's range; crossings and the E_score minimum are then
+# refined on two nested 9-point sub-grids (final spacing 0.58/64 ~ 0.009 in ln tau)
+_COARSE = np.logspace(-2, 9, 45)
+_SUB = 9
+
+
+class _Curve:
+    """L_test, L_train, L_gen, E_score of one cell at any tau, on its log-ellipse contour."""
+
+    def __init__(self, ct: _mk.MapContour, cst, psi_p: float) -> None:
+        self.ct, self.cst, self.psi_p = ct, cst, psi_p
+
+    def __call__(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        test, train = _mk.losses(self.ct, self.cst, self.psi_p, tau)
+        cst = self.cst
+        return test, train, test - train, (test - 1.0 + cst.delta / cst.gamma2) / cst.delta
+
+
+def _refine_min(curve: _Curve, lo: float, hi: float) -> tuple[float, float]:
+    """Minimum of E_score in [lo, hi] (ln tau): two nested 9-point grids, then the vertex of the
+    parabola through the smallest value and its neighbours (spacing ~0.036: vertex value good to
+    ~1e-6 relative, far below the 5 % score_tol band it sets)."""
+    for _ in range(2):
+        x = np.linspace(lo, hi, _SUB)
+        y = curve(np.exp(x))[3]
+        k = min(max(int(np.argmin(y)), 1), _SUB - 2)
+        lo, hi = float(x[k - 1]), float(x[k + 1])
+    best = int(np.argmin(y))
+    d = x[1] - x[0]
+    y0, y1, y2 = float(y[k - 1]), float(y[k]), float(y[k + 1])
+    curv = y0 - 2.0 * y1 + y2
+    if best == k and curv > 0:
+        u = 0.5 * (y0 - y2) / curv  # vertex offset in units of d, |u| <= 1/2 when y1 is the minimum
+        return float(x[k] + u * d), y1 - 0.25 * (y0 - y2) * u
+    return float(x[best]), float(y[best])
+
+
+def _refine_crossings(curve: _Curve, brackets: list[tuple[int, float, float, float, bool]]) -> list[float]:
+    """First crossings of levels by curve()[which] in brackets [lo, hi] of ln tau, all at once:
+    two nested 9-point grids each, then linear interpolation in ln tau (as :func:`_crossing`).
+    Each bracket is (which, lo, hi, level, above) with the crossing known to lie in [lo, hi]."""
+    spans = [(lo, hi) for _w, lo, hi, _l, _a in brackets]
+    out = [math.nan] * len(brackets)
+    for level_k in range(2):
+        xs = [np.linspace(lo, hi, _SUB) for lo, hi in spans]
+        vals = curve(np.exp(np.concatenate(xs)))
+        for b, (which, _lo, _hi, level, above) in enumerate(brackets):
+            x = xs[b]
+            y = vals[which][b * _SUB:(b + 1) * _SUB]
+            hit = y > level if above else y <= level
+            j = max(int(np.argmax(hit)) if np.any(hit) else _SUB - 1, 1)
+            spans[b] = (float(x[j - 1]), float(x[j]))
+            if level_k == 1:
+                tau, _ = _crossing(np.exp(x[j - 1:j + 1]), y[j - 1:j + 1], level, above)
+                out[b] = math.exp(x[j]) if math.isnan(tau) else tau
+    return out
+
+
+def _cell_fast(eq: _resolvent.Equations, cst, tau_req: np.ndarray, thr: float, rel: bool, tol: float,
+               accuracy: float) -> list[float]:
+    """[tau_gen, tau_mem, n_nodes, error estimate, (gen, train, test) per tau] of one cell."""
+    n = _mk.nodes_for(eq, accuracy)
+    curve = _Curve(_contour_checked(eq, n), cst, eq.psi_p)
+    nc = _COARSE.size
+    test, train, gen, score = curve(np.concatenate([_COARSE, _INF, tau_req]))
+    # the n/2-node rule on the same ellipse: |difference| bounds its error, hence (geometric
+    # convergence) the n-node error by ~ its square
+    test2, train2 = _mk.losses(curve.ct, cst, eq.psi_p, np.concatenate([_INF, tau_req]), step=2)
+    err = float(np.max(np.abs((test2 - train2) - gen[nc:])))
+    gen_inf = float(gen[nc])
+    lx = np.log(_COARSE)
+    # E_score minimum, then its first crossing of (1 + tol) min
+    k = int(np.argmin(score[:nc]))
+    x_min, s_min = float(lx[k]), float(score[k])
+    if 0 < k < nc - 1:
+        x_min, s_min = _refine_min(curve, float(lx[k - 1]), float(lx[k + 1]))
+    s_level = s_min * (1.0 + tol)
+    brackets = []
+    xs = np.append(lx[lx < x_min], x_min)
+    ys = np.append(score[:nc][lx < x_min], s_min)
+    j = int(np.argmax(ys <= s_level))
+    tau_gen = float(np.exp(xs[0])) if j == 0 else math.nan
+    if j > 0:
+        brackets.append((3, float(xs[j - 1]), float(xs[j]), s_level, False))
+    # L_gen: first crossing of the level
+    g_level = thr * gen_inf if rel else thr
+    hit = gen[:nc] > g_level
+    tau_mem = math.nan
+    if np.any(hit):
+        j = int(np.argmax(hit))
+        if j == 0:
+            tau_mem = float(_COARSE[0])
+        else:
+            brackets.append((2, float(lx[j - 1]), float(lx[j]), g_level, True))
+    if brackets:
+        roots = _refine_crossings(curve, brackets)
+        for (which, *_), root in zip(brackets, roots):
+            if which == 3:
+                tau_gen = root
+            else:
+                tau_mem = root
+    out = [tau_gen, tau_mem, float(n), err]
+    for i in range(tau_req.size):
+        out += [float(gen[nc + 1 + i]), float(train[nc + 1 + i]), float(test[nc + 1 + i])]
+    return out
+
+
+def _row_fast(point: list) -> list[list[float]]:
+    """Worker of :func:`phase_diagram`: one psi_p row, all psi_n, and psi_n*(psi_p) if asked.
+
+    [psi_p, [psi_n...], t, activation, gen_threshold, relative, score_tol, accuracy, want_n_star,
+    taus...] -> [[n_star or nan], cell per psi_n...]."""
+    from .model import RFModel
+
+    psi_p, pns, t, act, thr, rel, tol, acc, want, *taus = point
+    cst = RFModel(psi_p, pns[0], t, act).constants
+    tau_req = np.array([math.inf if x is None else float(x) for x in taus])
+    rows: list[list[float]] = [[_n_star(psi_p, t, activation=act, accuracy=acc) if want else math.nan]]
+    for pn in pns:
+        eq = _resolvent.Equations.from_constants(psi_p, pn, cst)
+        rows.append(_cell_fast(eq, cst, tau_req, thr, bool(rel), tol, acc))
+    return rows
+
+
 def _n_star_point(point: list) -> float:
     psi_p, t, act = point
-    return _n_star(psi_p, t, activation=act)
+    return _n_star(psi_p, t, activation=act, accuracy=None)
 
 
 def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | np.ndarray, t: float = 0.1,
                   tau: float | Sequence[float] | np.ndarray = 1e3, *, activation: str = "tanh",
                   gen_threshold: float = 0.5, relative: bool = True, score_tol: float = 0.05,
                   n_star: Sequence[float] | np.ndarray | None = None, executor: Executor | None = None,
-                  workers: int | None = None) -> PhaseDiagram:
+                  workers: int | None = None, accuracy: float = 1e-9,
+                  method: str = "fast") -> PhaseDiagram:
     """L_gen over (psi_p, psi_n) at the given tau, with regimes and boundaries (paper Fig. 5C).
 
-    One limit learning curve per cell (20 points per decade, 1e-2 to 1e9, plus the
-    requested tau) gives L_gen at tau and the dynamical tau_gen, tau_mem of
-    :func:`dynamical_timescales` (grid interpolation, no refinement); psi_n*(psi_p) comes
-    from :func:`n_star`. Cells and n* run through :func:`rfdiff.sweep.sweep`.
+    ``method="fast"`` (default): per cell, one spectrum-free contour (an ellipse in log z around
+    [s_t^2, upper bound], :mod:`rfdiff._mapkernels`, ~150 nodes) gives L_gen, L_train, L_test at
+    the requested tau to absolute ~``accuracy``; E_score and L_gen on 4 points per decade
+    (1e-2 to 1e9) locate the E_score minimum and the crossings, refined on nested sub-grids to
+    ~1e-4 in ln tau (the definitions of :func:`dynamical_timescales`). psi_n* comes from
+    :func:`n_star` on the same contours. One task per psi_p row through :func:`rfdiff.sweep.sweep`.
+
+    ``method="reference"``: the earlier path, one :func:`rfdiff.twopoint.learning_curves` per cell
+    on 20 points per decade (crossings by linear interpolation in ln tau, no refinement) and
+    :func:`n_star` with reference contours; 50-200x slower, kept for validation.
 
     Parameters
     ----------
@@ -421,10 +591,13 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
         As in :func:`dynamical_timescales`.
     n_star : sequence of float, optional
         psi_n*(psi_p[i]) if already known (e.g. from an earlier diagram at the same t);
-        default: computed by :func:`n_star` for every psi_p (the costly part for few cells).
+        default: computed by :func:`n_star` for every psi_p.
     executor : concurrent.futures.Executor, optional
         Passed to :func:`rfdiff.sweep.sweep` (default: its own process pool of ``workers``).
     workers : int, optional
+    accuracy : float, default 1e-9
+        Target absolute accuracy of the losses (``method="fast"``), in (0, 1e-3).
+    method : {"fast", "reference"}
 
     Returns
     -------
@@ -449,18 +622,42 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
     if tau_arr.ndim != 1 or tau_arr.size == 0 or np.any(np.isnan(tau_arr)) or np.any(tau_arr < 0):
         raise ValueError(f"tau must be >= 0 (inf allowed), got {tau!r}")
     gen_threshold, score_tol = _check_thresholds(gen_threshold, relative, score_tol)
+    accuracy = _check_fraction("accuracy", accuracy, 1e-3)
+    if method not in ("fast", "reference"):
+        raise ValueError(f"method must be 'fast' or 'reference', got {method!r}")
     if n_star is not None:
         ns = _check_grid("n_star", n_star)
         if ns.size != pp.size:
             raise ValueError(f"n_star must have one value per psi_p ({pp.size}), got {ns.size}")
     taus = [None if math.isinf(x) else float(x) for x in tau_arr]  # JSON-friendly cache keys
-    grid = [[float(a), float(b), t, activation, gen_threshold, bool(relative), score_tol, *taus]
-            for a in pp for b in pn]
-    cells = np.array(sweep(_cell, grid, executor=executor, workers=workers), dtype=np.float64)
-    if n_star is None:
-        ns = np.array(sweep(_n_star_point, [[float(a), t, activation] for a in pp], executor=executor,
-                            workers=workers), dtype=np.float64)
     shape = (pp.size, pn.size)
+    nodes = quad_error = None
+    if method == "fast":
+        from .model import RFModel
+
+        RFModel(float(pp[0]), float(pn[0]), t, activation)  # validates the activation here
+        grid = [[float(a), [float(b) for b in pn], t, activation, gen_threshold, bool(relative), score_tol,
+                 accuracy, n_star is None, *taus] for a in pp]
+        rows = sweep(_row_fast, grid, executor=executor, workers=workers)
+        if n_star is None:
+            ns = np.array([r[0][0] for r in rows], dtype=np.float64)
+        cells = np.array([c for r in rows for c in r[1:]], dtype=np.float64)
+        nodes = cells[:, 2].reshape(shape).astype(np.int64)
+        quad_error = cells[:, 3].reshape(shape)
+        cells = np.delete(cells, [2, 3], axis=1)
+        worst = float(np.max(quad_error))
+        if worst > 10.0 * math.sqrt(accuracy):
+            # geometric convergence: error(n) ~ error(n/2)^2, so this may exceed ~100 accuracy
+            warnings.warn(f"phase_diagram: the n/2-node rule differs by {worst:.2g} from the n-node one "
+                          f"(expected < {10.0 * math.sqrt(accuracy):.2g}); losses may be less accurate than "
+                          f"accuracy={accuracy:g}", RuntimeWarning, stacklevel=2)
+    else:
+        grid = [[float(a), float(b), t, activation, gen_threshold, bool(relative), score_tol, *taus]
+                for a in pp for b in pn]
+        cells = np.array(sweep(_cell, grid, executor=executor, workers=workers), dtype=np.float64)
+        if n_star is None:
+            ns = np.array(sweep(_n_star_point, [[float(a), t, activation] for a in pp], executor=executor,
+                                workers=workers), dtype=np.float64)
     tg = cells[:, 0].reshape(shape)
     tm = cells[:, 1].reshape(shape)
     vals = cells[:, 2:].reshape(pp.size, pn.size, tau_arr.size, 3).transpose(3, 2, 0, 1)
@@ -472,4 +669,4 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
     if scalar:
         gen, train, test, regime = gen[0], train[0], test[0], regime[0]
     return PhaseDiagram(psi_p=pp, psi_n=pn, tau=tau_arr, gen=gen, train=train, test=test, regime=regime,
-                        tau_gen=tg, tau_mem=tm, n_star=ns, t=t)
+                        tau_gen=tg, tau_mem=tm, n_star=ns, t=t, nodes=nodes, quad_error=quad_error)

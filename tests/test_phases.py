@@ -185,3 +185,108 @@ def test_tau_mem_dyn_matches_simulation(psi_n):
     tm, _ = _crossing(tau, fl.gen, 0.5 * (fl.test_inf - fl.train_inf), above=True)
     assert tm == pytest.approx(dyn.tau_mem_dyn, rel=0.08)
     assert tau[np.argmin(fl.score)] == pytest.approx(dyn.tau_score_min, rel=0.15)
+
+
+# ---------------------------------------------------------------- fast phase-map path vs the reference
+
+# Hard cells: psi_n just below / above psi_p - 1 (the atom of U at s_t^2 disappears at psi_n = psi_p - 1,
+# and the lowest support component touches s_t^2), psi_n < 1, psi_p < psi_n, small and large t.
+# (16, 14.8) is slow-marked: its reference contour needs ~4500 nodes (10 s) because of the atom.
+HARD = [pytest.param(16.0, 14.8, 0.1, marks=pytest.mark.slow), (16.0, 15.2, 0.1), (4.0, 0.5, 0.1),
+        (4.0, 64.0, 0.1), (64.0, 8.0, 0.01), (8.0, 2.0, 1.0), (128.0, 2.0, 0.1)]
+
+
+@pytest.mark.parametrize(("psi_p", "psi_n", "t"), HARD)
+def test_fast_losses_match_learning_curves(psi_p, psi_n, t):
+    # The fast contour (log-ellipse, no spectrum) against the per-component ellipses of
+    # twopoint.learning_curves (target 1e-16): independent node sets, so the difference is the
+    # fast rule's error. Target accuracy 1e-9 with a 1.2x node margin; measured <= 2e-10 on these
+    # cells and <= 1.2e-9 over a wider sample (psi_p up to 1024): 1e-8 leaves room for the
+    # geometric-rate estimate being off by one power of 10.
+    taus = [1.0, 1e2, 1e3, np.inf]
+    with ThreadPoolExecutor(1) as ex:
+        pd = phase_diagram([psi_p], [psi_n], t=t, tau=taus, n_star=[psi_p], executor=ex)
+    ref = rfdiff.learning_curves(rfdiff.RFModel(psi_p, psi_n, t), taus)
+    assert np.max(np.abs(pd.gen[:, 0, 0] - ref.gen)) < 1e-8
+    assert np.max(np.abs(pd.test[:, 0, 0] - ref.test)) < 1e-8
+    assert np.max(np.abs(pd.train[:, 0, 0] - ref.train)) < 1e-8
+    # the n/2-node rule's difference is reported and bounds the error of the n-node values
+    assert 0 < pd.quad_error[0, 0] < 1e-4
+    assert np.max(np.abs(pd.gen[:, 0, 0] - ref.gen)) <= pd.quad_error[0, 0]
+
+
+def test_map_contour_sees_unit_mass_with_and_without_the_atom():
+    # the atom at s_t^2 sits inside the log-ellipse but carries no mass of nu_s (W^T v = 0):
+    # -sum w s = 1 to rounding both with the atom (psi_n < psi_p - 1) and without it
+    from rfdiff import _mapkernels as mk
+    from rfdiff.resolvent import Equations
+
+    for psi_n, has_atom in [(8.0, True), (62.5, True), (63.5, False), (200.0, False)]:
+        m = rfdiff.RFModel(64.0, psi_n, 0.1)
+        assert bool(rfdiff.spectrum.atom_weight_formula(m.equations) > 0) == has_atom
+        eq = Equations.from_constants(64.0, psi_n, m.constants)
+        ct = mk.map_contour(eq, 1.0, mk.nodes_for(eq, 1e-9))
+        assert abs(ct.mass - 1.0) < 1e-12
+
+
+@pytest.mark.parametrize(("psi_p", "psi_n", "t"), [(64.0, 8.0, 0.1), (16.0, 30.0, 0.01)])
+def test_fast_timescales_match_refined_dynamical_timescales(psi_p, psi_n, t):
+    # dynamical_timescales(refine=True) roots E_score and L_gen on the curves themselves (brentq,
+    # xtol 1e-6 in ln tau; E_score minimum by a bounded search, xatol 1e-4). The fast path ends on
+    # a sub-grid of spacing 0.58/64 = 0.009 in ln tau with linear interpolation (error ~ spacing^2
+    # |y''/y'| / 8 ~ 1e-5) and a parabola for the minimum: 1e-3 relative is a safe margin.
+    ref = dynamical_timescales(rfdiff.RFModel(psi_p, psi_n, t))
+    with ThreadPoolExecutor(1) as ex:
+        pd = phase_diagram([psi_p], [psi_n], t=t, tau=1e3, n_star=[psi_p], executor=ex)
+    assert pd.tau_gen[0, 0] == pytest.approx(ref.tau_gen_dyn, rel=1e-3)
+    assert pd.tau_mem[0, 0] == pytest.approx(ref.tau_mem_dyn, rel=1e-3)
+
+
+def test_fast_path_agrees_with_reference_path_on_a_grid():
+    # The whole map both ways (cells only). L_gen to 1e-8 (as above). The reference reads
+    # tau_gen, tau_mem by linear interpolation on 20 points per decade, off by up to a few per cent
+    # (test_refinement_agrees_with_grid_interpolation); so regimes may differ only for cells with
+    # tau within 3 % of one of the two boundaries.
+    pp = [16.0, 64.0]
+    pn = [0.5, 5.0, 15.2, 100.0]
+    taus = [10.0, 1e3, 1e4]
+    ns = [14.0, 57.2]
+    with ThreadPoolExecutor(2) as ex:
+        fast = phase_diagram(pp, pn, t=0.1, tau=taus, n_star=ns, executor=ex)
+        ref = phase_diagram(pp, pn, t=0.1, tau=taus, n_star=ns, executor=ex, method="reference")
+    assert np.max(np.abs(fast.gen - ref.gen)) < 1e-8
+    assert np.allclose(fast.tau_gen, ref.tau_gen, rtol=0.03)
+    assert np.allclose(fast.tau_mem, ref.tau_mem, rtol=0.03)
+    T = np.asarray(taus)[:, None, None]
+    near = (np.abs(T / ref.tau_gen - 1) < 0.03) | (np.abs(T / ref.tau_mem - 1) < 0.03)
+    assert np.all((fast.regime == ref.regime) | near)
+    assert fast.nodes.shape == (2, 4) and np.all(fast.nodes < 300)
+    assert ref.nodes is None
+
+
+def test_fast_gen_inf_matches_reference_around_n_star():
+    # n_star's default (accuracy=1e-10) evaluates L_gen(inf) on the fast contour with a taller
+    # ellipse (no e^{-a z}); against the reference contours at the psi_n where the slope is read.
+    # |d log L / d log psi_n| <= ~4, so 1e-9 in L_gen(inf) ~ 1e-3 moves psi_n* by <~1e-5 relative.
+    from rfdiff.phases import _gen_inf
+
+    x = np.array([50.0, 57.0, 64.0])
+    fast = _gen_inf(64.0, x, 0.1, "tanh", 1e-10)
+    ref = _gen_inf(64.0, x, 0.1, "tanh", None)
+    assert np.max(np.abs(fast - ref)) < 1e-9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("psi_p", "t"), [(16.0, 0.1), (64.0, 0.01)])
+def test_n_star_fast_matches_reference(psi_p, t):
+    # the same search on reference contours (~10 s each): measured agreement ~1e-9 relative
+    assert n_star(psi_p, t=t) == pytest.approx(n_star(psi_p, t=t, accuracy=None), rel=1e-6)
+
+
+def test_fast_path_bad_input():
+    with pytest.raises(ValueError, match="accuracy"):
+        phase_diagram([1.0], [1.0], accuracy=0.1)
+    with pytest.raises(ValueError, match="method"):
+        phase_diagram([1.0], [1.0], method="slow")
+    with pytest.raises(ValueError, match="accuracy"):
+        n_star(64.0, accuracy=-1.0)
