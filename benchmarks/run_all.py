@@ -15,9 +15,8 @@ records with the keys
     load        1-minute load average when measured (float)
     note        anything else (str)
 
-``bench_dynamics.py`` has no ``--json`` yet: its free-form lines are parsed instead (see
-:func:`parse_dynamics`). ``--quick`` passes each script its quick options (smaller sizes,
-fewer repeats, no slow baseline where the script allows it): a smoke run of a few minutes, not
+``--quick`` passes each script its ``--quick`` (smaller sizes, fewer repeats, no slow baseline
+where the script allows it): a smoke run of a few minutes, not
 the measurement quoted in ``benchmarks/README.md``. Exit status 1 if any script failed.
 """
 
@@ -27,7 +26,6 @@ import argparse
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 import time
@@ -35,8 +33,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-# Extra arguments per script for --quick, for scripts that do not take --quick themselves.
-QUICK_ARGS = {"bench_dynamics.py": ["--skip-baseline", "--grid", "2"]}
 KEYS = ("benchmark", "rfdiff_s", "baseline_s", "baseline", "ratio", "goal", "goal_met", "load", "note")
 
 
@@ -54,7 +50,9 @@ def command(path: Path, quick: bool) -> list[str]:
     if _accepts(path, "--json"):
         cmd.append("--json")
     if quick:
-        cmd += ["--quick"] if _accepts(path, "--quick") else QUICK_ARGS.get(path.name, [])
+        if not _accepts(path, "--quick"):
+            raise ValueError(f"{path.name} has no --quick option")
+        cmd.append("--quick")
     return cmd
 
 
@@ -75,45 +73,6 @@ def parse_records(stdout: str) -> list[dict] | None:
     return None
 
 
-_NUM = r"([0-9.]+(?:e[+-]?[0-9]+)?)"
-
-
-def parse_dynamics(stdout: str) -> list[dict]:
-    """Records from the free-form output of ``bench_dynamics.py``.
-
-    Reads the lines ``learning_curves, 200 tau, ...: 182.0 ms (...; goal 200 ms)``,
-    ``baseline simulate.gradient_flow d=100 (GE): 126.0 s -> ratio 690x; ...``,
-    ``phase_diagram 8x8 at tau=1e3 (2 cores): 45.5 s -> 64x64 extrapolated 2912 s (goal 10 s)`` and
-    ``machine load 3.30``. A line that is absent gives no record (or no baseline); a changed format
-    raises ValueError rather than reporting nothing.
-    """
-    load_m = re.search(rf"machine load {_NUM}", stdout)
-    load = float(load_m.group(1)) if load_m else None
-    out = []
-    curve = re.search(rf"^learning_curves, (.*?): {_NUM} ms .*?goal {_NUM} ms", stdout, re.M)
-    if curve is None:
-        raise ValueError("bench_dynamics.py: no 'learning_curves ... ms ... goal ... ms' line")
-    rf = float(curve.group(2)) / 1e3
-    goal = float(curve.group(3)) / 1e3
-    base = re.search(rf"^baseline (.*?): {_NUM} s -> ratio {_NUM}x; (.*)$", stdout, re.M)
-    out.append(record(benchmark=f"learning curve, {curve.group(1)}", rfdiff_s=rf,
-                      baseline_s=float(base.group(2)) if base else None,
-                      baseline=base.group(1) if base else "skipped",
-                      ratio=float(base.group(2)) / rf if base else None,
-                      goal=f"<= {goal * 1e3:.0f} ms", goal_met=rf <= goal, load=load,
-                      note=base.group(4) if base else ""))
-    pmap = re.search(rf"^phase_diagram (\d+)x(\d+) at (.*?): {_NUM} s -> 64x64 extrapolated {_NUM} s "
-                     rf"\(goal {_NUM} s\)", stdout, re.M)
-    if pmap is None:
-        raise ValueError("bench_dynamics.py: no 'phase_diagram NxN ... extrapolated ... (goal ...)' line")
-    extrap, pgoal = float(pmap.group(5)), float(pmap.group(6))
-    out.append(record(benchmark=f"phase map {pmap.group(1)}x{pmap.group(2)} at {pmap.group(3)}",
-                      rfdiff_s=float(pmap.group(4)), baseline_s=None, baseline="none", ratio=None,
-                      goal=f"64x64 <= {pgoal:g} s", goal_met=extrap <= pgoal, load=load,
-                      note=f"64x64 extrapolated {extrap:.0f} s"))
-    return out
-
-
 def run(path: Path, quick: bool) -> tuple[list[dict], float, str | None]:
     """(records, wall seconds, error message or None) of one script."""
     cmd = command(path, quick)
@@ -125,12 +84,7 @@ def run(path: Path, quick: bool) -> tuple[list[dict], float, str | None]:
         return [], wall, f"exit code {proc.returncode}: {tail}"
     recs = parse_records(proc.stdout)
     if recs is None:
-        if path.name != "bench_dynamics.py":
-            return [], wall, "no records line (run it with --json)"
-        try:
-            recs = parse_dynamics(proc.stdout)
-        except ValueError as exc:
-            return [], wall, str(exc)
+        return [], wall, "no records line (run it with --json)"
     return recs, wall, None
 
 
