@@ -34,10 +34,10 @@ on Bernstein ellipses around each support component of rho (the atom at s_t^2 ha
 is left outside), discretised by the trapezoid rule (geometric convergence; the number of nodes
 is set from the distance to the nearest singularity and the oscillation of f at the largest tau).
 
-**Anisotropic data** (rho_Sigma = sum_k pi_k delta_{lambda_k}). Now C = A0 K_Sigma + v_t^2,
-K_Sigma = W Sigma W^T/d, A0 = a_t^2 e^{-2t}, and U~ = (mu_1^2/Gamma_t^2) K_{Sigma_t} + mu_*^2 with
+**Anisotropic data** (rho_Sigma = sum_k pi_k delta_{lambda_k}). Now C = kappa K_Sigma + v_t^2,
+K_Sigma = W Sigma W^T/d, kappa = a_t^2 e^{-2t}, and U~ = (mu_1^2/Gamma_t^2) K_{Sigma_t} + mu_*^2 with
 K_{Sigma_t} = e^{-2t} K_Sigma + Delta_t K. The outer (Y) step is unchanged; its deterministic
-matrix Qbar = (alpha + W D W^T/d)^{-1}, D = b_t^2 + A0 Sigma/(1 + delta) diagonal, is a sample
+matrix Qbar = (alpha + W D W^T/d)^{-1}, D = b_t^2 + kappa Sigma/(1 + delta) diagonal, is a sample
 covariance matrix with per-column weights, and a second leave-one-out step over the columns of
 W gives, with h_k = 1/(1 + psi_p q D_k), <x> = sum_k pi_k x_k, e = psi_p q and any diagonal
 weights Lambda, Lambda' (functions of the data atom),
@@ -199,14 +199,14 @@ def _two_point_sigma(model: RFModel, o1: _OnePointSigma, o2: _OnePointSigma,
 
     ``outer``: on the grid o1 x o2 (shape (N1, N2)); otherwise pairwise (equal lengths).
     Outer (Y) step: T_MM' = P_MM' + u_M u_M'/(psi_n (1 + delta1)(1 + delta2) - P_CC) with
-    u_M = (1/d) Tr[C Qbar1 M Qbar2], C = A0 K_Sigma + v^2; inner (W) step: module notes. With
-    A_j = <lambda^j h1 h2>, tau0 and e1 e2 = psi_p^2 q1 q2 (docs/twopoint.md §6):
+    u_M = (1/d) Tr[C Qbar1 M Qbar2], C = kappa K_Sigma + v^2, kappa = a_t^2 e^{-2t}; inner (W) step:
+    module notes. With A_j = <lambda^j h1 h2>, tau0 and e1 e2 = psi_p^2 q1 q2 (docs/twopoint.md §6):
     P_KK = e1e2 A_0 + A_0^2 tau0, P_KS = e1e2 A_1 + A_0 A_1 tau0, P_SS = e1e2 A_2 + A_1^2 tau0,
-    u_K = A0 P_KS + v^2 A_0 tau0, u_S = A0 P_SS + v^2 A_1 tau0,
-    P_CC = A0^2 P_SS + (2 A0 v^2 A_1 + v^4) tau0.
+    u_K = kappa P_KS + v^2 A_0 tau0, u_S = kappa P_SS + v^2 A_1 tau0,
+    P_CC = kappa^2 P_SS + (2 kappa v^2 A_1 + v^4) tau0.
     """
     eq = model.equations
-    pp, v2, a0 = eq.psi_p, eq.v2, eq.a2e
+    pp, v2, kap = eq.psi_p, eq.v2, eq.a2e
     pi, lam = eq.pi, eq.lam
     if outer:
         def avg(x1: np.ndarray, x2: np.ndarray, wt: np.ndarray) -> np.ndarray:
@@ -228,15 +228,15 @@ def _two_point_sigma(model: RFModel, o1: _OnePointSigma, o2: _OnePointSigma,
     p_kk = ee * A0 + A0 * A0 * tau0
     p_ks = ee * A1 + A0 * A1 * tau0
     p_ss = ee * A2 + A1 * A1 * tau0
-    u_k = a0 * p_ks + v2 * A0 * tau0
-    u_s = a0 * p_ss + v2 * A1 * tau0
-    p_cc = a0 * a0 * p_ss + (2.0 * a0 * v2 * A1 + v2 * v2) * tau0
+    u_k = kap * p_ks + v2 * A0 * tau0
+    u_s = kap * p_ss + v2 * A1 * tau0
+    p_cc = kap * kap * p_ss + (2.0 * kap * v2 * A1 + v2 * v2) * tau0
     den = eq.psi_n * prod(1.0 + o1.delta, 1.0 + o2.delta) - p_cc
     return p_kk + u_k * u_k / den, p_ks + u_k * u_s / den
 
 
 @numba.njit(cache=True)
-def _grid_kernel(q, dl, h, g, pi, lam, pp, pn, v2, a0, wk, ws):  # pragma: no cover
+def _grid_kernel(q, dl, h, g, pi, lam, pp, pn, v2, kap, wk, ws):  # pragma: no cover
     """T_KK and wk T_KK + ws T_KKsigma on the grid of nodes (same algebra as _two_point_sigma)."""
     n, na = h.shape
     out_k = np.empty((n, n), np.complex128)
@@ -259,9 +259,9 @@ def _grid_kernel(q, dl, h, g, pi, lam, pp, pn, v2, a0, wk, ws):  # pragma: no co
             p_kk = ee * A0 + A0 * A0 * tau0
             p_ks = ee * A1 + A0 * A1 * tau0
             p_ss = ee * A2 + A1 * A1 * tau0
-            u_k = a0 * p_ks + v2 * A0 * tau0
-            u_s = a0 * p_ss + v2 * A1 * tau0
-            p_cc = a0 * a0 * p_ss + (2.0 * a0 * v2 * A1 + v2 * v2) * tau0
+            u_k = kap * p_ks + v2 * A0 * tau0
+            u_s = kap * p_ss + v2 * A1 * tau0
+            p_cc = kap * kap * p_ss + (2.0 * kap * v2 * A1 + v2 * v2) * tau0
             den = pn * (1.0 + dl[i]) * (1.0 + dl[j]) - p_cc
             t_kk = p_kk + u_k * u_k / den
             val = wk * t_kk + ws * (p_ks + u_k * u_s / den)

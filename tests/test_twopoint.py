@@ -281,6 +281,22 @@ def test_nested_formula_on_isotropic_data(setting):
     np.testing.assert_allclose(o.q * o.h.sum(1), o.s, rtol=1e-13)
 
 
+def test_aniso_one_point_reconstruction():
+    # The inner (W) equivalent Qbar ~ q I with h_k = 1/(1 + psi_p q D_k) must be Theorem 3.1 itself:
+    # q (alpha + <D h>) = 1, s = q <h>, r = q <lambda h> (exact identities, roundoff; measured 2e-16).
+    m = rfdiff.RFModel(psi_p=8, psi_n=2, t=0.1, data=THREE)
+    eq = m.equations
+    z = np.array([0.3 + 0.2j, 2 - 1j, -1.0, 20 + 3j])
+    o = tp._one_point_sigma(m, z)
+    res = m.resolvent(z, lower_half_plane=True)
+    alpha = eq.s2 - z + eq.v2 / (1 + o.delta)
+    D = eq.b2 + eq.a2e * eq.lam[None, :] / (1 + o.delta[:, None])
+    np.testing.assert_allclose(o.q * (alpha + (D * o.h) @ eq.pi), 1.0, atol=1e-14)
+    np.testing.assert_allclose(o.q * (o.h @ eq.pi), res.s, rtol=1e-13)
+    np.testing.assert_allclose(o.q * (o.h @ (eq.pi * eq.lam)), res.r, rtol=1e-13)
+    np.testing.assert_allclose(o.g + o.h, 1.0, atol=1e-14)
+
+
 def test_aniso_kernel_symmetries_and_weights(aniso):
     # The numba grid kernel against the numpy pairwise formula, symmetry in (z1, z2), conjugation,
     # and K_Sigma_t = e^{-2t} K_Sigma + Delta_t K: identities up to roundoff.
