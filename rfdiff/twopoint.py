@@ -1,7 +1,8 @@
 """Two-point deterministic equivalent and the limit curves L_test, L_gen, E_score (issue 4).
 
 THEORY.md §2, §7; the derivation and its numerical checks are in ``docs/twopoint.md``.
-Isotropic data only (Sigma = sigma_x^2 I); a data spectrum with several atoms is refused.
+Any discrete data spectrum rho_Sigma. Isotropic data (Sigma = sigma_x^2 I) take the closed-form
+Marchenko–Pastur path described first; anisotropic data the nested path at the end.
 
 **Conditional structure.** In the Gaussian-equivalent model (THEORY.md §3) the columns of
 G = e^{-t} a_t W X/sqrt(d) + v_t Omega are, given W, i.i.d. N(0, C) with
@@ -32,6 +33,22 @@ each trace a (double) contour integral, e.g. (1/d) Tr fKfK = oint oint f f T dz1
 on Bernstein ellipses around each support component of rho (the atom at s_t^2 has W^T v = 0 and
 is left outside), discretised by the trapezoid rule (geometric convergence; the number of nodes
 is set from the distance to the nearest singularity and the oscillation of f at the largest tau).
+
+**Anisotropic data** (rho_Sigma = sum_k pi_k delta_{lambda_k}). Now C = kappa K_Sigma + v_t^2,
+K_Sigma = W Sigma W^T/d, kappa = a_t^2 e^{-2t}, and U~ = (mu_1^2/Gamma_t^2) K_{Sigma_t} + mu_*^2 with
+K_{Sigma_t} = e^{-2t} K_Sigma + Delta_t K. The outer (Y) step is unchanged; its deterministic
+matrix Qbar = (alpha + W D W^T/d)^{-1}, D = b_t^2 + kappa Sigma/(1 + delta) diagonal, is a sample
+covariance matrix with per-column weights, and a second leave-one-out step over the columns of
+W gives, with h_k = 1/(1 + psi_p q D_k), <x> = sum_k pi_k x_k, e = psi_p q and any diagonal
+weights Lambda, Lambda' (functions of the data atom),
+
+    (1/d) Tr[Qbar_1 Qbar_2]                  = tau0 = psi_p q1 q2/(1 - <(1 - h1)(1 - h2)>/psi_p),
+    (1/d) Tr[Qbar_1 W Lam W^T/d Qbar_2]      = <Lam h1 h2> tau0,
+    (1/d) Tr[Qbar_1 W Lam W^T/d Qbar_2 W Lam' W^T/d]
+                                             = e1 e2 <Lam Lam' h1 h2> + <Lam h1 h2><Lam' h1 h2> tau0,
+
+from which T_{M M'} for M, M' in {K, K_Sigma} follows as in the isotropic case (docs §6).
+q h_k = 1/(s_hat + lambda_k r_hat) are Theorem 3.1's per-atom terms, so s = q <h> exactly.
 """
 
 from __future__ import annotations
@@ -41,6 +58,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from .dynamics import _tau_array
@@ -138,6 +156,136 @@ def _two_point_from(model: RFModel, o1: _OnePoint, o2: _OnePoint, sl1: tuple, sl
     return y * (i_kk + gamma * i_kc * i_kc / den)
 
 
+# ---------------------------------------------------------------- anisotropic data (any rho_Sigma)
+
+
+def _is_isotropic(model: RFModel) -> bool:
+    return len(model.data.values) == 1
+
+
+@dataclass(frozen=True)
+class _OnePointSigma:
+    """Theorem 3.1 at z with the per-atom pieces of the nested equivalent (shapes (N,) and (N, K)).
+
+    h[:, k] = 1/(1 + psi_p q D_k), g = 1 - h (computed as x/(1 + x), no cancellation),
+    D_k = b_t^2 + a_t^2 e^{-2t} lambda_k/(1 + delta).
+    """
+
+    q: np.ndarray
+    s: np.ndarray
+    delta: np.ndarray
+    h: np.ndarray
+    g: np.ndarray
+
+    def take(self, idx: np.ndarray) -> _OnePointSigma:
+        return _OnePointSigma(q=self.q[idx], s=self.s[idx], delta=self.delta[idx], h=self.h[idx],
+                              g=self.g[idx])
+
+
+def _one_point_sigma(model: RFModel, z: np.ndarray) -> _OnePointSigma:
+    """Theorem 3.1 at z (either half plane, 1-d) and the nested-equivalent pieces; any rho_Sigma."""
+    eq = model.equations
+    res = solve(eq, z, lower_half_plane=True)
+    delta = (eq.psi_p / eq.psi_n) * (eq.a2e * res.r + eq.v2 * res.q)
+    D = eq.b2 + eq.a2e * eq.lam[None, :] / (1.0 + delta[:, None])
+    x = eq.psi_p * res.q[:, None] * D
+    h = 1.0 / (1.0 + x)
+    return _OnePointSigma(q=res.q, s=res.s, delta=delta, h=h, g=x * h)
+
+
+def _two_point_sigma(model: RFModel, o1: _OnePointSigma, o2: _OnePointSigma,
+                     outer: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(T_KK, T_KKsigma) = (1/d) Tr[R1 K R2 M], M = K and K_Sigma = W Sigma W^T/d; any rho_Sigma.
+
+    ``outer``: on the grid o1 x o2 (shape (N1, N2)); otherwise pairwise (equal lengths).
+    Outer (Y) step: T_MM' = P_MM' + u_M u_M'/(psi_n (1 + delta1)(1 + delta2) - P_CC) with
+    u_M = (1/d) Tr[C Qbar1 M Qbar2], C = kappa K_Sigma + v^2, kappa = a_t^2 e^{-2t}; inner (W) step:
+    module notes. With A_j = <lambda^j h1 h2>, tau0 and e1 e2 = psi_p^2 q1 q2 (docs/twopoint.md §6):
+    P_KK = e1e2 A_0 + A_0^2 tau0, P_KS = e1e2 A_1 + A_0 A_1 tau0, P_SS = e1e2 A_2 + A_1^2 tau0,
+    u_K = kappa P_KS + v^2 A_0 tau0, u_S = kappa P_SS + v^2 A_1 tau0,
+    P_CC = kappa^2 P_SS + (2 kappa v^2 A_1 + v^4) tau0.
+    """
+    eq = model.equations
+    pp, v2, kap = eq.psi_p, eq.v2, eq.a2e
+    pi, lam = eq.pi, eq.lam
+    if outer:
+        def avg(x1: np.ndarray, x2: np.ndarray, wt: np.ndarray) -> np.ndarray:
+            return (x1 * wt) @ x2.T
+
+        def prod(a1: np.ndarray, a2: np.ndarray) -> np.ndarray:
+            return np.multiply.outer(a1, a2)
+    else:
+        def avg(x1: np.ndarray, x2: np.ndarray, wt: np.ndarray) -> np.ndarray:
+            return (x1 * x2) @ wt
+
+        def prod(a1: np.ndarray, a2: np.ndarray) -> np.ndarray:
+            return a1 * a2
+
+    qq = prod(o1.q, o2.q)
+    tau0 = pp * qq / (1.0 - avg(o1.g, o2.g, pi) / pp)
+    ee = pp * pp * qq
+    A0, A1, A2 = (avg(o1.h, o2.h, pi * lam**j) for j in range(3))
+    p_kk = ee * A0 + A0 * A0 * tau0
+    p_ks = ee * A1 + A0 * A1 * tau0
+    p_ss = ee * A2 + A1 * A1 * tau0
+    u_k = kap * p_ks + v2 * A0 * tau0
+    u_s = kap * p_ss + v2 * A1 * tau0
+    p_cc = kap * kap * p_ss + (2.0 * kap * v2 * A1 + v2 * v2) * tau0
+    den = eq.psi_n * prod(1.0 + o1.delta, 1.0 + o2.delta) - p_cc
+    return p_kk + u_k * u_k / den, p_ks + u_k * u_s / den
+
+
+@numba.njit(cache=True)
+def _grid_kernel(q, dl, h, g, pi, lam, pp, pn, v2, kap, wk, ws):  # pragma: no cover
+    """T_KK and wk T_KK + ws T_KKsigma on the grid of nodes (same algebra as _two_point_sigma)."""
+    n, na = h.shape
+    out_k = np.empty((n, n), np.complex128)
+    out = np.empty((n, n), np.complex128)
+    for i in range(n):
+        for j in range(i, n):
+            A0 = 0j
+            A1 = 0j
+            A2 = 0j
+            G = 0j
+            for k in range(na):
+                hh = pi[k] * h[i, k] * h[j, k]
+                A0 += hh
+                A1 += hh * lam[k]
+                A2 += hh * lam[k] * lam[k]
+                G += pi[k] * g[i, k] * g[j, k]
+            qq = q[i] * q[j]
+            tau0 = pp * qq / (1.0 - G / pp)
+            ee = pp * pp * qq
+            p_kk = ee * A0 + A0 * A0 * tau0
+            p_ks = ee * A1 + A0 * A1 * tau0
+            p_ss = ee * A2 + A1 * A1 * tau0
+            u_k = kap * p_ks + v2 * A0 * tau0
+            u_s = kap * p_ss + v2 * A1 * tau0
+            p_cc = kap * kap * p_ss + (2.0 * kap * v2 * A1 + v2 * v2) * tau0
+            den = pn * (1.0 + dl[i]) * (1.0 + dl[j]) - p_cc
+            t_kk = p_kk + u_k * u_k / den
+            val = wk * t_kk + ws * (p_ks + u_k * u_s / den)
+            out_k[i, j] = t_kk
+            out_k[j, i] = t_kk
+            out[i, j] = val
+            out[j, i] = val
+    return out_k, out
+
+
+def _grid_sigma(model: RFModel, o: _OnePointSigma, wk: float, ws: float) -> tuple[np.ndarray, np.ndarray]:
+    """T_KK and wk T_KK + ws T_KKsigma on o x o (both symmetric in their two points)."""
+    eq = model.equations
+    return _grid_kernel(np.ascontiguousarray(o.q), np.ascontiguousarray(o.delta),
+                        np.ascontiguousarray(o.h), np.ascontiguousarray(o.g), eq.pi, eq.lam,
+                        float(eq.psi_p), float(eq.psi_n), float(eq.v2), float(eq.a2e), float(wk), float(ws))
+
+
+def _population_weight(model: RFModel, t_kk: np.ndarray, t_kl: np.ndarray) -> np.ndarray:
+    """(1/Gamma_t^2)(1/d) Tr[R1 K R2 K_{Sigma_t}], K_{Sigma_t} = e^{-2t} K_Sigma + Delta_t K."""
+    cst = model.constants
+    return (math.exp(-2.0 * model.t) * t_kl + cst.delta * t_kk) / cst.gamma2
+
+
 def _as_complex(name: str, z: complex | Sequence[complex] | np.ndarray) -> np.ndarray:
     arr = np.asarray(z)
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
@@ -149,21 +297,25 @@ def _as_complex(name: str, z: complex | Sequence[complex] | np.ndarray) -> np.nd
 
 
 def two_point(model: RFModel, z1: complex | Sequence[complex] | np.ndarray,
-              z2: complex | Sequence[complex] | np.ndarray) -> np.ndarray:
-    """T(z1, z2) = (1/d) Tr[(U - z1)^{-1} K (U - z2)^{-1} K] in the limit, K = W W^T/d.
+              z2: complex | Sequence[complex] | np.ndarray, right: str = "K") -> np.ndarray:
+    """T(z1, z2) = (1/d) Tr[(U - z1)^{-1} K (U - z2)^{-1} M] in the limit, K = W W^T/d.
 
     Parameters
     ----------
     model : RFModel
-        Isotropic data only.
+        Any discrete data spectrum.
     z1, z2 : complex or array_like
         Spectral parameters off the support of rho (either half plane; real z gives the
         boundary value from above). Broadcast against each other.
+    right : {"K", "K_sigma", "K_sigma_t"}
+        M = K, K_Sigma = W Sigma W^T/d or K_{Sigma_t} = W Sigma_t W^T/d (the matrix in
+        U~ = (mu_1^2/Gamma_t^2) K_{Sigma_t} + mu_*^2). For isotropic data M = K is the closed-form
+        Marchenko–Pastur path; everything else the nested anisotropic path.
 
     Returns
     -------
     ndarray of complex
-        T on the broadcast shape. T(z, z) = d/dzeta (1/d) Tr[K (U - zeta K - z)^{-1}] at zeta = 0,
+        T on the broadcast shape. T(z, z) = d/dzeta (1/d) Tr[M (U - zeta K - z)^{-1}] at zeta = 0,
         and T(conj z1, conj z2) = conj T(z1, z2).
 
     Examples
@@ -175,16 +327,33 @@ def two_point(model: RFModel, z1: complex | Sequence[complex] | np.ndarray,
     (2,)
     >>> bool(abs(two_point(m, 1 - 1j, 2 - 0.5j) - T[0].conjugate()) < 1e-12)
     True
+    >>> aniso = rfdiff.RFModel(8, 2, 0.1, data=rfdiff.DataSpectrum([0.5, 1.5], [0.5, 0.5]))
+    >>> T = two_point(aniso, [1 + 1j, 3j], 2 + 0.5j, right="K_sigma_t")
+    >>> bool(abs(two_point(aniso, 2 + 0.5j, 3j, right="K_sigma_t") - T[1]) < 1e-12)
+    True
     """
+    if right not in ("K", "K_sigma", "K_sigma_t"):
+        raise ValueError(f"right must be 'K', 'K_sigma' or 'K_sigma_t', got {right!r}")
     a1 = _as_complex("z1", z1)
     a2 = _as_complex("z2", z2)
     b1, b2 = np.broadcast_arrays(a1, a2)
     shape = b1.shape
     u1, inv1 = np.unique(b1.ravel(), return_inverse=True)
     u2, inv2 = np.unique(b2.ravel(), return_inverse=True)
-    o1 = _one_point(model, u1)
-    o2 = _one_point(model, u2)
-    return _two_point_from(model, o1, o2, (inv1.ravel(),), (inv2.ravel(),)).reshape(shape)
+    if right == "K" and _is_isotropic(model):
+        o1 = _one_point(model, u1)
+        o2 = _one_point(model, u2)
+        return _two_point_from(model, o1, o2, (inv1.ravel(),), (inv2.ravel(),)).reshape(shape)
+    p1 = _one_point_sigma(model, u1).take(inv1.ravel())
+    p2 = _one_point_sigma(model, u2).take(inv2.ravel())
+    t_kk, t_kl = _two_point_sigma(model, p1, p2, outer=False)
+    if right == "K":
+        out = t_kk
+    elif right == "K_sigma":
+        out = t_kl
+    else:
+        out = model.constants.gamma2 * _population_weight(model, t_kk, t_kl)
+    return out.reshape(shape)
 
 
 # ---------------------------------------------------------------- contours
@@ -206,11 +375,14 @@ class Contour:
     s : ndarray of complex
         s(z_j) of Theorem 3.1.
     T : ndarray of complex
-        T(z_i, z_j) (see :func:`two_point`).
+        T(z_i, z_j) = (1/d) Tr[R_i K R_j K] (see :func:`two_point`).
     mass : float
         -sum_j weight_j s_j, the mass of nu_s seen by the contours (1 when they enclose all of it).
     a_max : float
         Largest 2 Delta_t tau/psi_p the node counts were chosen for.
+    T_pop : ndarray of complex
+        (1/Gamma_t^2) (1/d) Tr[R_i K R_j K_{Sigma_t}], the piece of the test loss with U~
+        (``two_point(..., right="K_sigma_t")/Gamma_t^2``); the same array as T for isotropic data.
     """
 
     z: np.ndarray
@@ -220,6 +392,7 @@ class Contour:
     T: np.ndarray
     mass: float
     a_max: float
+    T_pop: np.ndarray | None = None
 
 
 _LOG_TOL = 37.0  # ln(1e16): target trapezoid error of the analytic part
@@ -272,7 +445,7 @@ def contour(model: RFModel, tau_max: float = math.inf, spectrum: Spectrum | None
     Parameters
     ----------
     model : RFModel
-        Isotropic data only.
+        Any discrete data spectrum.
     tau_max : float
         Largest finite flow time the nodes must resolve (e^{-2 Delta_t lambda tau/psi_p} oscillates
         along the contour); inf means "any" (the exponential is then negligible wherever it
@@ -291,7 +464,6 @@ def contour(model: RFModel, tau_max: float = math.inf, spectrum: Spectrum | None
     >>> bool(abs(ct.mass - 1) < 1e-10)
     True
     """
-    _check_isotropic(model)
     tau_max = float(tau_max)
     if math.isnan(tau_max) or tau_max < 0:
         raise ValueError(f"tau_max must be >= 0, got {tau_max!r}")
@@ -305,11 +477,19 @@ def contour(model: RFModel, tau_max: float = math.inf, spectrum: Spectrum | None
         comps.append(np.full(n, k))
     z = np.concatenate(zs)  # the real crossing theta = 0 (outside the support): q real there
     weight = np.concatenate(ws)
-    o = _one_point(model, z)
-    T = _two_point_from(model, o, o, (slice(None), None), (None, slice(None)))
-    mass = float((-(weight * o.s).sum()).real)
-    return Contour(z=z, weight=weight, component=np.concatenate(comps), s=o.s, T=T, mass=mass,
-                   a_max=a_max)
+    if _is_isotropic(model):
+        o = _one_point(model, z)
+        T = _two_point_from(model, o, o, (slice(None), None), (None, slice(None)))
+        T_pop = T
+        s = o.s
+    else:
+        p = _one_point_sigma(model, z)
+        cst = model.constants
+        T, T_pop = _grid_sigma(model, p, cst.delta / cst.gamma2, math.exp(-2.0 * model.t) / cst.gamma2)
+        s = p.s
+    mass = float((-(weight * s).sum()).real)
+    return Contour(z=z, weight=weight, component=np.concatenate(comps), s=s, T=T, mass=mass,
+                   a_max=a_max, T_pop=T_pop)
 
 
 # ---------------------------------------------------------------- learning curves
@@ -332,7 +512,9 @@ class LearningCurves:
     ----------
     tau : ndarray
     train, test, gen, score : ndarray
-        L_train, L_test, L_gen = L_test - L_train and E_score = (L_test - 1 + Delta_t/Gamma_t^2)/Delta_t.
+        L_train, L_test, L_gen = L_test - L_train and
+        E_score = (L_test - 1)/Delta_t + (1/d) Tr Sigma_t^{-1} (= (L_test - 1 + Delta_t/Gamma_t^2)/Delta_t
+        for isotropic data).
     contour : Contour
         The quadrature used (its ``mass`` is a diagnostic: 1 to ~1e-12).
     """
@@ -352,7 +534,7 @@ def learning_curves(model: RFModel, tau: float | Sequence[float] | np.ndarray,
     Parameters
     ----------
     model : RFModel
-        Isotropic data only.
+        Any discrete data spectrum.
     tau : float or array_like
         Flow times >= 0 (inf allowed: the min-norm interpolator's limit).
     spectrum : Spectrum, optional
@@ -380,18 +562,23 @@ def learning_curves(model: RFModel, tau: float | Sequence[float] | np.ndarray,
     cst = model.constants
     c2 = cst.mu1**2 * cst.delta / cst.gamma2
     a = 2.0 * cst.delta * flat / model.psi_p
-    F = ct.weight[:, None] * _f_on(ct.z, a)                     # N x n_tau
+    f = _f_on(ct.z, a)
+    F = ct.weight[:, None] * f                                   # N x n_tau
     ws = ct.weight * ct.s
-    j_kk = np.einsum("it,it->t", F, ct.T @ F).real               # (1/d) Tr f K f K
-    j_k2 = -model.psi_p * (ws @ (_f_on(ct.z, a) ** 2)).real     # (1/d) Tr f^2 K
-    j_k1 = -model.psi_p * (ws @ _f_on(ct.z, a)).real            # (1/d) Tr f K
+    j_kk = np.einsum("it,it->t", F, ct.T_pop @ F).real           # (1/d) Tr f K f K_{Sigma_t}/Gamma_t^2
+    j_k2 = -model.psi_p * (ws @ (f ** 2)).real                   # (1/d) Tr f^2 K
+    j_k1 = -model.psi_p * (ws @ f).real                          # (1/d) Tr f K
     j_tr = -model.psi_p * (ws @ _f_on(ct.z, 2.0 * a)).real      # (1/d) Tr[(e^{-2 a U} - 1) U^{-1} K]
-    test = 1.0 + c2 * (cst.mu1**2 * j_kk + cst.mustar2 * j_k2 + 2.0 * j_k1)
+    test = 1.0 + c2 * (cst.mu1**2 * j_kk + cst.mustar2 * j_k2 + 2.0 * j_k1)  # U~ = mu1^2 K_St/G^2 + mu*^2
     train = 1.0 + c2 * j_tr
     zero = flat == 0
     test[zero] = 1.0
     train[zero] = 1.0
-    score = (test - 1.0 + cst.delta / cst.gamma2) / cst.delta
+    if _is_isotropic(model):
+        score = (test - 1.0 + cst.delta / cst.gamma2) / cst.delta
+    else:
+        lam, pi = model.data.lam, model.data.w
+        score = (test - 1.0) / cst.delta + float(pi @ (1.0 / (math.exp(-2.0 * model.t) * lam + cst.delta)))
     shp = tau.shape
     return LearningCurves(tau=tau, train=train.reshape(shp), test=test.reshape(shp),
                           gen=(test - train).reshape(shp), score=score.reshape(shp), contour=ct)
@@ -414,7 +601,7 @@ test_loss.__test__ = False  # type: ignore[attr-defined]  # not a pytest test de
 
 
 def score_error(model: RFModel, tau: float | Sequence[float] | np.ndarray) -> np.ndarray:
-    """E_score(tau) = (L_test - 1 + Delta_t/Gamma_t^2)/Delta_t in the limit; same shape as tau.
+    """E_score(tau) = (L_test - 1)/Delta_t + (1/d) Tr Sigma_t^{-1} in the limit; same shape as tau.
 
     Examples
     --------

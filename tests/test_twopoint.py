@@ -7,6 +7,8 @@ Checks, from the most to the least exact:
 * tau = inf against THEORY.md §7's ridge-less formula (zeta- and z-derivatives at z = 0);
 * small-tau moment expansions of L_test (order 2) and L_gen (order 3), derived independently;
 * finite-size Gaussian-equivalent matrices (T off the diagonal, and the whole curves).
+The last section repeats these checks for anisotropic data (rho_Sigma with several atoms), plus
+continuity to the isotropic case and the nested formula against the Marchenko–Pastur closed form.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def fig5() -> rfdiff.RFModel:
 
 
 ZS = np.array([0.0, 0.05 + 0.02j, 0.3 - 0.1j, 2 + 1j, 20 + 3j, -1.0])
+TWO = rfdiff.DataSpectrum([0.5, 1.5], [0.5, 0.5])        # the paper's second case
+THREE = rfdiff.DataSpectrum([0.2, 1.0, 3.0], [0.3, 0.5, 0.2])
 
 
 @pytest.mark.parametrize("setting", [(8, 2, 0.1), (64, 8, 0.1), (4, 8, 0.01), (64, 32, 0.1)])
@@ -130,18 +134,21 @@ def test_tau_infinity_matches_ridgeless_formula(fig5):
     assert abs(tp.test_loss(m, np.inf) - expected) < 1e-6
 
 
-@pytest.mark.parametrize("setting", [(8, 2, 0.1), (64, 8, 0.1)])
+@pytest.mark.parametrize("setting", [(8, 2, 0.1), (64, 8, 0.1), (8, 2, 0.1, "aniso")])
 def test_small_tau_expansion(setting):
     # With a = 2 Delta tau/psi_p, f(lambda) = -a + a^2 lambda/2 - ..., Gaussian moments of
     # U = Y Y^T/n + b^2 K + s^2 (Y ~ N(0, C), C = A K + v^2) and (1/p) Tr K^2 = 1 + psi_p give
     #   L_test = 1 - 2 c^2 psi_p a + 2 c^2 psi_p (mu1^2 (1 + psi_p) + mu*^2) a^2 + O(a^3),
     #   L_gen  = c^2 psi_p (psi_p/psi_n) (A + v^2) (A (1 + psi_p) + v^2) a^3 + O(a^4)
     # (E U = U~ kills the a^2 term of L_gen). Relative corrections are O(a ||U||) <= 0.4 %
-    # at a = 1e-4 (measured 0.03-0.3 %).
-    m = rfdiff.RFModel(*setting[:2], t=setting[2])
+    # at a = 1e-4 (measured 0.03-0.3 %). For anisotropic data with sigma_x^2 = 1 the same formulas
+    # hold (these moments involve Sigma only through Tr Sigma/d, e.g. E W^T W Sigma W^T W =
+    # p(p+1) Sigma + p Tr(Sigma) I); here they exercise the nested path and the Sigma_t weighting.
+    data = TWO if len(setting) > 3 else rfdiff.DataSpectrum.isotropic()
+    m = rfdiff.RFModel(*setting[:2], t=setting[2], data=data)
     c, eq = m.constants, m.equations
     c2 = c.mu1**2 * c.delta / c.gamma2
-    A, v2, pp = eq.a2e, eq.v2, m.psi_p
+    A, v2, pp = eq.a2e * m.data.sigma_x2, eq.v2, m.psi_p
     a = 1e-4
     lc = tp.learning_curves(m, [a * pp / (2 * c.delta)])
     second = (lc.test[0] - 1 + 2 * c2 * pp * a) / a**2
@@ -170,9 +177,8 @@ def test_speed(fig5):
 
 
 def test_bad_input(small):
-    aniso = rfdiff.RFModel(psi_p=4, psi_n=2, t=0.1, data=rfdiff.DataSpectrum([0.5, 1.5], [0.5, 0.5]))
-    with pytest.raises(ValueError, match=r"model\.data"):
-        tp.test_loss(aniso, 1.0)
+    with pytest.raises(ValueError, match="right"):
+        tp.two_point(small, 1j, 1j, right="U")
     with pytest.raises(ValueError, match="tau"):
         tp.test_loss(small, -1.0)
     with pytest.raises(ValueError, match="tau"):
@@ -225,3 +231,212 @@ def test_curves_against_simulation_fig5():
     k = TAUS.size + 1
     np.testing.assert_allclose(mean[:k], th.test, atol=0.04)
     np.testing.assert_allclose(mean[k:2 * k], th.gen, atol=0.04)
+
+
+# ---------------------------------------------------------------- anisotropic data
+
+@pytest.fixture(scope="module")
+def aniso() -> rfdiff.RFModel:
+    return rfdiff.RFModel(psi_p=4, psi_n=2, t=0.1, data=TWO)
+
+
+def _d_b2(eq, z: np.ndarray, name: str) -> np.ndarray:
+    """d/d(b_t^2) of the one-point auxiliary ``name`` (s or r), Richardson central differences."""
+    h = 1e-4 * eq.b2
+
+    def at(dh: float) -> np.ndarray:
+        return getattr(solve(dataclasses.replace(eq, b2=eq.b2 + dh), z, lower_half_plane=True), name)
+
+    return (4 * (at(h) - at(-h)) / (2 * h) - (at(2 * h) - at(-2 * h)) / (4 * h)) / 3
+
+
+@pytest.mark.parametrize("setting", [(8, 2, 0.1, TWO), (64, 8, 0.1, TWO), (4, 8, 0.01, TWO),
+                                     (64, 32, 0.1, THREE), (16, 4, 0.1, THREE)])
+def test_aniso_diagonal_equals_zeta_derivative(setting):
+    # U - zeta K is the model at b_t^2 - zeta for any rho_Sigma, and (1/d) Tr K R = psi_p s,
+    # (1/d) Tr K_Sigma R = psi_p r (Theorem 3.1's auxiliaries), so exactly
+    #   T_KK(z, z) = -psi_p ds/d(b_t^2),   T_{K K_Sigma}(z, z) = -psi_p dr/d(b_t^2),
+    # the right sides from the independent one-point solver. Error of the differences: h^4 plus the
+    # 1e-14 solver residual over h = 1e-4 b_t^2 (smallest at t = 0.01); measured 3e-12 .. 4e-10.
+    m = rfdiff.RFModel(*setting[:2], t=setting[2], data=setting[3])
+    eq = m.equations
+    np.testing.assert_allclose(tp.two_point(m, ZS, ZS), -m.psi_p * _d_b2(eq, ZS, "s"), rtol=5e-9)
+    np.testing.assert_allclose(tp.two_point(m, ZS, ZS, right="K_sigma"), -m.psi_p * _d_b2(eq, ZS, "r"),
+                               rtol=5e-9)
+
+
+@pytest.mark.parametrize("setting", [(8, 2, 0.1), (64, 8, 0.1), (4, 8, 0.01), (64, 32, 0.1)])
+def test_nested_formula_on_isotropic_data(setting):
+    # Two derivations of the same T for Sigma = I: the nested leave-one-out over the columns of W
+    # (per-atom sums) and the Marchenko–Pastur closed form (divided differences of m_K).
+    # Roundoff only; measured 2e-12 .. 5e-12.
+    m = rfdiff.RFModel(*setting[:2], t=setting[2])
+    z = np.r_[ZS, 0.01 + 0.5j, 5 - 2j]
+    o = tp._one_point_sigma(m, z)
+    t_kk, t_ks = tp._two_point_sigma(m, o, o, outer=True)
+    ref = tp.two_point(m, z[:, None], z[None, :])
+    np.testing.assert_allclose(t_kk, ref, rtol=2e-11)
+    np.testing.assert_allclose(t_ks, ref, rtol=2e-11)  # K_Sigma = K for Sigma = I
+    # Theorem 3.1's s is q <h> (per-atom terms q h_k = 1/(s_hat + lambda_k r_hat)): exact.
+    np.testing.assert_allclose(o.q * o.h.sum(1), o.s, rtol=1e-13)
+
+
+def test_aniso_one_point_reconstruction():
+    # The inner (W) equivalent Qbar ~ q I with h_k = 1/(1 + psi_p q D_k) must be Theorem 3.1 itself:
+    # q (alpha + <D h>) = 1, s = q <h>, r = q <lambda h> (exact identities, roundoff; measured 2e-16).
+    m = rfdiff.RFModel(psi_p=8, psi_n=2, t=0.1, data=THREE)
+    eq = m.equations
+    z = np.array([0.3 + 0.2j, 2 - 1j, -1.0, 20 + 3j])
+    o = tp._one_point_sigma(m, z)
+    res = m.resolvent(z, lower_half_plane=True)
+    alpha = eq.s2 - z + eq.v2 / (1 + o.delta)
+    D = eq.b2 + eq.a2e * eq.lam[None, :] / (1 + o.delta[:, None])
+    np.testing.assert_allclose(o.q * (alpha + (D * o.h) @ eq.pi), 1.0, atol=1e-14)
+    np.testing.assert_allclose(o.q * (o.h @ eq.pi), res.s, rtol=1e-13)
+    np.testing.assert_allclose(o.q * (o.h @ (eq.pi * eq.lam)), res.r, rtol=1e-13)
+    np.testing.assert_allclose(o.g + o.h, 1.0, atol=1e-14)
+
+
+def test_aniso_kernel_symmetries_and_weights(aniso):
+    # The numba grid kernel against the numpy pairwise formula, symmetry in (z1, z2), conjugation,
+    # and K_Sigma_t = e^{-2t} K_Sigma + Delta_t K: identities up to roundoff.
+    ct = tp.contour(aniso)
+    i = np.array([0, 3, 17, 40, ct.z.size - 1])
+    o = tp._one_point_sigma(aniso, ct.z[i])
+    t_kk, t_ks = tp._two_point_sigma(aniso, o, o, outer=True)
+    np.testing.assert_allclose(ct.T[np.ix_(i, i)], t_kk, rtol=1e-13)
+    c = aniso.constants
+    pop = (math.exp(-2 * aniso.t) * t_ks + c.delta * t_kk) / c.gamma2
+    np.testing.assert_allclose(ct.T_pop[np.ix_(i, i)], pop, rtol=1e-13)
+    z1 = np.array([0.1 + 0.1j, 2 + 1j, -0.5])
+    z2 = np.array([[0.5 + 0.3j], [0.2 - 0.2j]])
+    for right in ("K", "K_sigma", "K_sigma_t"):
+        T = tp.two_point(aniso, z1, z2, right=right)
+        assert T.shape == (2, 3)
+        np.testing.assert_allclose(T, tp.two_point(aniso, z2, z1, right=right), rtol=1e-13)
+        np.testing.assert_allclose(np.conj(T), tp.two_point(aniso, np.conj(z1), np.conj(z2), right=right),
+                                   rtol=1e-13)
+    assert complex(tp.two_point(aniso, -0.5, -0.5, right="K_sigma")).real > 0
+
+
+def test_aniso_continuity_to_isotropic():
+    # Atoms 1 -/+ eps (sigma_x^2 = 1, so the constants are those of Sigma = I): the curves differ from
+    # the isotropic ones by O(eps^2) (the first order is linear in Sigma - I and, W being rotation
+    # invariant, proportional to Tr(Sigma - I) = 0), and by roundoff at eps = 0 (two equal atoms
+    # through the nested path vs the Marchenko–Pastur path). Measured: |diff|/eps^2 = 2.784 at
+    # eps = 0.02 and 0.01 (ratio 1 + 3e-4), 1.6e-13 at eps = 0.
+    tau = np.r_[np.logspace(-1, 6, 15), np.inf]
+    iso = tp.learning_curves(rfdiff.RFModel(8, 2, 0.1), tau)
+
+    def gap(eps: float) -> float:
+        m = rfdiff.RFModel(8, 2, 0.1, data=rfdiff.DataSpectrum([1 - eps, 1 + eps], [0.5, 0.5]))
+        lc = tp.learning_curves(m, tau)
+        keys = ("train", "test", "gen", "score")
+        return max(np.max(np.abs(getattr(lc, k) - getattr(iso, k))) for k in keys)
+
+    assert gap(0.0) < 1e-11
+    g2, g1 = gap(0.02), gap(0.01)
+    assert 0 < g1 < 1e-3
+    assert g2 / g1 == pytest.approx(4.0, rel=0.01)
+
+
+@pytest.mark.parametrize("data", [TWO, THREE, rfdiff.DataSpectrum([0.0, 2.0], [0.5, 0.5])])
+def test_aniso_tau_infinity_from_one_point(data):
+    # At tau = inf, f(U) = -U^{-1} (s_t^2 > 0), so with K_{Sigma_t} = e^{-2t} K_Sigma + Delta_t K:
+    #   L_test = 1 + c^2 psi_p [(mu1^2/Gamma_t^2) d_zeta(e^{-2t} r + Delta_t s) + mu*^2 d_z s - 2 s] (z = 0),
+    #   L_train = 1 - c^2 psi_p s(0)
+    # (THEORY.md §7 for general Sigma), from the one-point solver alone; the contour result uses T at
+    # ~10^5 off-diagonal pairs. Richardson differences (h = 1e-5): measured <= 5e-10.
+    m = rfdiff.RFModel(psi_p=64, psi_n=8, t=0.1, data=data)
+    eq, c = m.equations, m.constants
+    h = 1e-5
+    res0 = solve(eq, 0.0)
+
+    def d_b2(name: str) -> float:
+        def at(dh: float) -> float:
+            return getattr(solve(dataclasses.replace(eq, b2=eq.b2 + dh), 0.0), name).real
+        return (4 * (at(h) - at(-h)) / (2 * h) - (at(2 * h) - at(-2 * h)) / (4 * h)) / 3
+
+    def s_at(x: float) -> float:
+        return solve(eq, x + 0j).s.real
+
+    dz = (4 * (s_at(h) - s_at(-h)) / (2 * h) - (s_at(2 * h) - s_at(-2 * h)) / (4 * h)) / 3
+    dzeta = -(math.exp(-2 * m.t) * d_b2("r") + c.delta * d_b2("s"))
+    c2 = c.mu1**2 * c.delta / c.gamma2
+    s0 = res0.s.real
+    expected = 1 + c2 * m.psi_p * (c.mu1**2 / c.gamma2 * dzeta + c.mustar2 * dz - 2 * s0)
+    lc = tp.learning_curves(m, [np.inf])
+    assert abs(lc.test[0] - expected) < 1e-8
+    assert abs(lc.train[0] - (1 - c2 * m.psi_p * s0)) < 1e-12
+    assert abs(lc.contour.mass - 1) < 1e-12
+    offset = float(np.dot(data.w, 1 / (math.exp(-2 * m.t) * data.lam + c.delta)))
+    np.testing.assert_allclose(lc.score, (lc.test - 1) / c.delta + offset, rtol=1e-14)
+
+
+def test_aniso_train_matches_dynamics():
+    # As for isotropic data: contour trapezoid vs Clenshaw–Curtis for the one-point train loss.
+    m = rfdiff.RFModel(psi_p=64, psi_n=8, t=0.1, data=TWO)
+    tau = np.array([0.0, 1.0, 1e2, 1e4, 1e6, np.inf])
+    lc = m.learning_curves(tau)
+    np.testing.assert_allclose(lc.train, train_loss(m, tau), atol=1e-11)
+
+
+def _ge_two_point_sigma(model: rfdiff.RFModel, d: int, seed: int, z: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(1/d) Tr[R_a K R_b M], M = K and K_Sigma, on one Gaussian-equivalent draw with diagonal Sigma."""
+    eq = model.equations
+    rng = np.random.default_rng(seed)
+    p, n = round(eq.psi_p * d), round(eq.psi_n * d)
+    sig = simulate.data_covariance(model, d)
+    W = rng.standard_normal((p, d))
+    X = rng.standard_normal((d, n)) * np.sqrt(sig)[:, None]
+    G = math.sqrt(eq.a2e) * W @ X / math.sqrt(d) + math.sqrt(eq.v2) * rng.standard_normal((p, n))
+    K, KS = W @ W.T / d, (W * sig) @ W.T / d
+    U = G @ G.T / n + eq.b2 * K + eq.s2 * np.eye(p)
+    lam, Q = np.linalg.eigh(U)
+    Kt, KSt = Q.T @ K @ Q, Q.T @ KS @ Q
+    R = 1.0 / (lam[None, :] - z[:, None])
+    return R @ (Kt * Kt) @ R.T / d, R @ (Kt * KSt) @ R.T / d
+
+
+def test_aniso_off_diagonal_against_finite_size(aniso):
+    # psi_p = 4, psi_n = 2, t = 0.1, rho_Sigma = (delta_0.5 + delta_1.5)/2. Measured max relative error
+    # of the 6-seed mean: 0.066, 0.027, 0.010 (T_KK) and 0.065, 0.030, 0.012 (T_{K K_Sigma}) at
+    # d = 60, 120, 240 (~1/d); 4 seeds at d = 120: 0.027 and 0.032. Tolerance 0.08 as for Sigma = I.
+    # At these z the anisotropic T differs from the isotropic one (same sigma_x^2, hence the same
+    # constants) by up to 39 % (T_KK) and 21 % (T_{K K_Sigma}), so the test resolves the anisotropy.
+    z = np.array([0.1 + 0.1j, 0.5 + 0.3j, 2 + 1j, 0.2 - 0.2j, -0.5])
+    zz = (z[:, None], z[None, :])
+    sims = [_ge_two_point_sigma(aniso, 120, seed, z) for seed in range(4)]
+    for k, right in enumerate(("K", "K_sigma")):
+        T = tp.two_point(aniso, *zz, right=right)
+        sim = np.mean([s[k] for s in sims], axis=0)
+        assert np.max(np.abs(sim - T) / np.abs(T)) < 0.08
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_aniso_curves_against_simulation_small():
+    # psi_p = 8, psi_n = 2, t = 0.1, rho_Sigma = (delta_0.5 + delta_1.5)/2, d = 50, 8 seeds (~5 s idle).
+    # Measured at d = 50 with 128 seeds (docs/twopoint.md §6.5): |bias| <= 0.0035 (L_test, L_gen),
+    # per-seed sd <= 0.021; with 8 seeds the standard error of the mean is <~ 0.008 (<~ 0.045 for
+    # E_score = L_test/Delta_t + const), so 0.03 and 0.03/Delta_t are ~3.5 se plus the bias.
+    m = rfdiff.RFModel(psi_p=8, psi_n=2, t=0.1, data=TWO)
+    th = tp.learning_curves(m, np.r_[TAUS, np.inf])
+    mean, _se = _sim_mean(m, TAUS, 50, range(8))
+    k = TAUS.size + 1
+    np.testing.assert_allclose(mean[:k], th.test, atol=0.03)
+    np.testing.assert_allclose(mean[k:2 * k], th.gen, atol=0.03)
+    np.testing.assert_allclose(mean[2 * k:], th.score[:-1], atol=0.03 / m.constants.delta)
+
+
+@pytest.mark.slow
+def test_aniso_curves_against_simulation_large():
+    # Same setting at d = 200, 8 seeds (~1 min idle, 2.7 min at load 7). Measured at d = 200
+    # (32 seeds): |bias| <= 0.001, per-seed sd 0.0053, so 8 seeds give se ~0.002 and the
+    # tolerance 0.01 is ~5 se; an error of the theory of 1 % of L_test would fail it.
+    m = rfdiff.RFModel(psi_p=8, psi_n=2, t=0.1, data=TWO)
+    th = tp.learning_curves(m, np.r_[TAUS, np.inf])
+    mean, _se = _sim_mean(m, TAUS, 200, range(8))
+    k = TAUS.size + 1
+    np.testing.assert_allclose(mean[:k], th.test, atol=0.01)
+    np.testing.assert_allclose(mean[k:2 * k], th.gen, atol=0.01)
