@@ -252,7 +252,7 @@ class RFModel:
     def learning_curves(self, tau: float | Sequence[float] | np.ndarray) -> _twopoint.LearningCurves:
         """Limit learning curves .train .test .gen .score at tau (:func:`rfdiff.twopoint.learning_curves`).
 
-        Isotropic data only (the two-point equivalent for a general rho_Sigma is not done yet).
+        Any discrete rho_Sigma (the anisotropic two-point equivalent is in ``docs/twopoint.md`` §6).
         """
         return _twopoint.learning_curves(self, tau)
 

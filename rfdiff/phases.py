@@ -1,7 +1,8 @@
 """Timescales read off the learning curves, the memorization threshold n*(p) and phase diagrams.
 
 THEORY.md §6. Everything here is computed from the limit learning curves of
-:func:`rfdiff.twopoint.learning_curves` (isotropic data), in the paper's time units
+:func:`rfdiff.twopoint.learning_curves` (any discrete rho_Sigma; the phase maps and n* are for
+isotropic data), in the paper's time units
 tau = k eta / d^2, beside the spectral times of :func:`rfdiff.dynamics.timescales`.
 
 Definitions (see ``docs/phases.md`` for the measured consequences):
@@ -202,7 +203,7 @@ def dynamical_timescales(model: RFModel, tau: Sequence[float] | np.ndarray | Non
     Parameters
     ----------
     model : RFModel
-        Isotropic data (the two-point curves need it).
+        Any discrete data spectrum (the two-point curves handle it).
     tau : array_like, optional
         Increasing log grid of flow times > 0 on which the curves are evaluated. Default:
         20 points per decade from 1e-2 to at least 10^3 times the loss-weighted spectral
