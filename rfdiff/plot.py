@@ -285,7 +285,7 @@ def phase(
                    linewidths=1.0)
     present = ", ".join(f"{k}: {lab}" for k, lab in enumerate(REGIMES) if np.any(regime == k))
     if n_star:
-        ax.plot(pd.n_star, y, "-", color="red", lw=1.8, label=r"$n^*(p)$: $\psi_n = \psi_n^*(\psi_p)$")
+        ax.plot(pd.n_star, y, "-o", color="red", lw=1.8, ms=3, label=r"$n^*(p)$: $\psi_n = \psi_n^*(\psi_p)$")
         lo, hi = max(x.min(), y.min()), min(x.max(), y.max())
         if lo < hi:
             ax.plot([lo, hi], [lo, hi], ":", color="0.6", lw=1, label=r"$\psi_n = \psi_p$")

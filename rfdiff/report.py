@@ -153,7 +153,7 @@ class ReportConfig:
 
 
 #: ``full``: the default run (< 15 min on 2 cores); ``quick``: ``--quick`` (< 2 min);
-#: ``tiny``: the test suite's run (seconds of simulation, a 2 x 2 phase grid).
+#: ``tiny``: the test suite's run (seconds of simulation, a 1 x 2 phase grid).
 PRESETS: dict[str, ReportConfig] = {
     "full": ReportConfig(),
     "quick": ReportConfig(d_spectrum=24, spectrum_seeds=1, spectrum_noise="gaussian", d_curves=16,
@@ -161,7 +161,7 @@ PRESETS: dict[str, ReportConfig] = {
                           phase_psi_p=(8.0, 128.0, 4), phase_psi_n=(2.0, 128.0, 4)),
     "tiny": ReportConfig(d_spectrum=10, spectrum_seeds=1, spectrum_noise="gaussian", d_curves=10,
                          curve_seeds=2, tau_points=36, sim_per_decade=4, timescale_points=2,
-                         phase_psi_p=(4.0, 8.0, 2), phase_psi_n=(2.0, 16.0, 2)),
+                         phase_psi_p=(8.0, 8.0, 1), phase_psi_n=(2.0, 16.0, 2)),
 }
 
 
@@ -709,7 +709,7 @@ def run_report(out: str | os.PathLike[str] = "rfdiff-report", config: ReportConf
     Examples
     --------
     >>> ReportConfig.preset("tiny").phase_psi_p
-    (4.0, 8.0, 2)
+    (8.0, 8.0, 1)
     """
     cfg = ReportConfig.preset(preset) if config is None else config
     out = Path(out)
