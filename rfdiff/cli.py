@@ -26,6 +26,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -344,8 +345,9 @@ def _curves(args: argparse.Namespace) -> int:
     return 0
 
 
-class _CountingExecutor:
-    """Delegates to an executor and advances a progress bar as each task finishes."""
+class _CountingExecutor(Executor):
+    """Delegates to an executor and advances a progress bar as each task finishes (``map`` and
+    ``shutdown`` are Executor's own: map goes through submit; the inner executor is closed by its owner)."""
 
     def __init__(self, inner: Any, bar: Any) -> None:
         self._inner, self._bar = inner, bar
@@ -387,7 +389,7 @@ def _phase(args: argparse.Namespace) -> int:
         bar = _bar(pp.size * pn.size + pp.size, f"phase diagram {pp.size} x {pn.size}")
         stack.callback(bar.close)
         pd = phase_diagram(pp, pn, args.t, args.tau, activation=args.activation,
-                           executor=_CountingExecutor(inner, bar))  # type: ignore[arg-type]
+                           executor=_CountingExecutor(inner, bar))
     if args.plot is not None:
         from .plot import phase as plot_phase
 
@@ -420,17 +422,14 @@ def _report(args: argparse.Namespace) -> int:
     import contextlib
     import time
 
-    from .report import run_report
+    from .report import ReportConfig, run_report
 
     preset = "tiny" if args.tiny else "quick" if args.quick else "full"
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
-        executor = None
-        if args.scheduler is not None:
-            executor = _executor(args, stack)
-        from .report import ReportConfig
-
-        result = run_report(args.out, ReportConfig.preset(preset, workers=args.workers), executor=executor)
+        executor = None if args.scheduler is None else _executor(args, stack)
+        result = run_report(args.out, ReportConfig.preset(preset, workers=args.workers), preset=preset,
+                            executor=executor)
     out = Path(args.out)
     gaps = ", ".join(f"{k} {v:.2g}" for k, v in result["gaps"].items() if v is not None)
     print(f"rfdiff report ({preset}): {len(result['files'])} files in {out}/ "

@@ -695,6 +695,7 @@ def run_report(out: str | os.PathLike[str] = "rfdiff-report", config: ReportConf
     config : ReportConfig, optional
         Sizes; default ``ReportConfig.preset(preset)``.
     preset : {"full", "quick", "tiny"}
+        Recorded as the run's name when ``config`` is that preset (up to ``workers``), else "custom".
     executor : concurrent.futures.Executor, optional
         For the timescale and phase sweeps (e.g. a dask ``client.get_executor()``); default a
         process pool of ``config.workers`` processes.
@@ -796,7 +797,7 @@ def run_report(out: str | os.PathLike[str] = "rfdiff-report", config: ReportConf
         result = {
             "rfdiff_version": _version(),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "preset": preset if config is None else "custom",
+            "preset": preset if dataclasses.replace(cfg, workers=None) == PRESETS.get(preset) else "custom",
             "config": dataclasses.asdict(cfg),
             "load_average": [round(x, 2) for x in os.getloadavg()],
             "timing_s": timing,

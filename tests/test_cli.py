@@ -190,3 +190,20 @@ def test_phase_on_a_dask_scheduler(capsys):
     local = json.loads(run(capsys, "phase", "--psi-p", "4", "--psi-n", "2,8", "--tau", "1e3", "--workers",
                            "1", "--json")[1])
     assert json.loads(out)["gen"] == local["gen"]
+
+
+def test_progress_bar_only_on_a_terminal(capsys, monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    argv = ["curves", "--psi-p", "8", "--psi-n", "2", "--tau", "1:1e4:5", "--simulate", "d=8,seeds=2",
+            "--csv"]
+    assert main(argv) == 0
+    assert capsys.readouterr().err == ""  # piped (pytest's capture is no terminal): silent
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(argv) == 0
+    assert "gradient flow d=8" in terminal.getvalue() and "2/2" in terminal.getvalue()

@@ -73,7 +73,7 @@ def test_tiny_report_files_and_numbers(tiny_report):
     assert code == 0
     check_files(out, data)
     assert (out / "keep.txt").read_text() == "not ours"
-    assert data["config"]["d_curves"] == ReportConfig.preset("tiny").d_curves and data["preset"] == "custom"
+    assert data["config"]["d_curves"] == ReportConfig.preset("tiny").d_curves and data["preset"] == "tiny"
     # every number that must exist is finite (non-finite values would be null)
     for section in ("gaps", "timing_s"):
         values = list(data[section].values())
