@@ -105,6 +105,10 @@ class ReportConfig:
         Log-spaced axes (start, stop, points) of the phase maps.
     workers : int or None
         Processes for the phase map and timescale sweeps (default: all cores).
+    curve_psi_n : tuple of float
+        psi_n of the learning-curve figures (the paper's 4, 8, 16, 32).
+    dpi : int
+        Resolution of the PNG files.
     """
 
     d_spectrum: int = 40
@@ -118,9 +122,14 @@ class ReportConfig:
     phase_psi_p: tuple[float, float, int] = (4.0, 128.0, 14)
     phase_psi_n: tuple[float, float, int] = (1.0, 128.0, 14)
     workers: int | None = None
+    curve_psi_n: tuple[float, ...] = PSI_N
+    dpi: int = 130
 
     def __post_init__(self) -> None:
-        for name in ("d_spectrum", "spectrum_seeds", "d_curves", "curve_seeds", "sim_per_decade"):
+        if not self.curve_psi_n or not all(0 < x < math.inf for x in self.curve_psi_n):
+            raise ValueError(f"curve_psi_n must be a non-empty tuple of numbers > 0, "
+                             f"got {self.curve_psi_n!r}")
+        for name in ("d_spectrum", "spectrum_seeds", "d_curves", "curve_seeds", "sim_per_decade", "dpi"):
             value = getattr(self, name)
             if int(value) != value or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -161,7 +170,8 @@ PRESETS: dict[str, ReportConfig] = {
                           phase_psi_p=(8.0, 128.0, 4), phase_psi_n=(2.0, 128.0, 4)),
     "tiny": ReportConfig(d_spectrum=10, spectrum_seeds=1, spectrum_noise="gaussian", d_curves=10,
                          curve_seeds=2, tau_points=36, sim_per_decade=4, timescale_points=2,
-                         phase_psi_p=(8.0, 8.0, 1), phase_psi_n=(2.0, 16.0, 2)),
+                         phase_psi_p=(8.0, 8.0, 1), phase_psi_n=(2.0, 16.0, 2), curve_psi_n=(8.0, 32.0),
+                         dpi=50),
 }
 
 
@@ -265,10 +275,9 @@ def figure_spectrum(section: dict[str, Any], title: str | None = None) -> Figure
     ax = fig.add_subplot()
     _plot.spectrum(section["model"], ax=ax, simulate=section["sample"])
     g = section["gaps"]
-    text = f"mass gap {g['mass_gap']:.2g}, Stieltjes gap {g['stieltjes_rel_gap']:.2g}"
-    ax.text(0.99, 0.02, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=8)
-    if title:
-        ax.set_title(title + "\n" + ax.get_title(), fontsize=10)
+    text = (f"theory vs simulation: component masses within {g['mass_gap']:.2g}, "
+            f"Stieltjes transform within {100 * g['stieltjes_rel_gap']:.2g} %")
+    ax.set_title("\n".join([*([title] if title else []), ax.get_title(), text]), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -572,10 +581,10 @@ class _Bar:
         self._bar.close()
 
 
-def _save(fig: Figure, directory: Path, name: str) -> list[str]:
+def _save(fig: Figure, directory: Path, name: str, dpi: int = 130) -> list[str]:
     files = []
     for ext in ("png", "pdf"):
-        fig.savefig(directory / f"{name}.{ext}", dpi=130)
+        fig.savefig(directory / f"{name}.{ext}", dpi=dpi)
         files.append(f"{name}.{ext}")
     return files
 
@@ -676,8 +685,6 @@ def _install(tmp: Path, out: Path) -> None:
     if not out.exists():
         os.replace(tmp, out)
         return
-    if not out.is_dir():
-        raise ValueError(f"--out must be a directory, {str(out)!r} is a file")
     for f in sorted(tmp.iterdir()):
         os.replace(f, out / f.name)
     tmp.rmdir()
@@ -714,6 +721,8 @@ def run_report(out: str | os.PathLike[str] = "rfdiff-report", config: ReportConf
     """
     cfg = ReportConfig.preset(preset) if config is None else config
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out (--out) must be a directory, {str(out)!r} is a file")
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
@@ -723,7 +732,8 @@ def run_report(out: str | os.PathLike[str] = "rfdiff-report", config: ReportConf
     pp = np.geomspace(cfg.phase_psi_p[0], cfg.phase_psi_p[1], int(cfg.phase_psi_p[2]))
     pn = np.geomspace(cfg.phase_psi_n[0], cfg.phase_psi_n[1], int(cfg.phase_psi_n[2]))
     psi_n_ts = np.geomspace(2.0, 48.0, cfg.timescale_points)
-    units = 2 * cfg.spectrum_seeds + len(PSI_N) * (1 + cfg.curve_seeds) + cfg.timescale_points + 1 + 5
+    units = (2 * cfg.spectrum_seeds + len(cfg.curve_psi_n) * (1 + cfg.curve_seeds) + cfg.timescale_points
+             + 1 + 5)
     bar = _Bar(units, "rfdiff report", progress)
     own = executor is None
     pool = process_pool(cfg.workers) if own else executor
@@ -742,7 +752,7 @@ def run_report(out: str | os.PathLike[str] = "rfdiff-report", config: ReportConf
             bar.step("spectrum (anisotropic)", cfg.spectrum_seeds)
             timing["spectrum"] = time.perf_counter() - start
             start = time.perf_counter()
-            curves = curves_section(PSI_P, PSI_N, T_CURVES, d=cfg.d_curves, seeds=cfg.curve_seeds,
+            curves = curves_section(PSI_P, cfg.curve_psi_n, T_CURVES, d=cfg.d_curves, seeds=cfg.curve_seeds,
                                     tau_points=cfg.tau_points, sim_per_decade=cfg.sim_per_decade,
                                     on_step=bar.step)
             timing["curves"] = time.perf_counter() - start
@@ -772,7 +782,8 @@ def run_report(out: str | os.PathLike[str] = "rfdiff-report", config: ReportConf
              "rho_Sigma = {0.5, 1.5} with weights 1/2, 1/2, same psi_p, psi_n, t as Fig. 4.",
              lambda: figure_spectrum(aniso, r"anisotropic data: $\rho_\Sigma$ = {0.5, 1.5}")),
             ("fig5_curves", "Learning curves, paper Fig. 5 setting",
-             f"psi_p = {PSI_P:g}, t = {T_CURVES:g}, psi_n in {list(PSI_N)}: lines are the d -> infinity "
+             f"psi_p = {PSI_P:g}, t = {T_CURVES:g}, psi_n in {list(cfg.curve_psi_n)}: "
+             "lines are the d -> infinity "
              f"curves, markers the exact gradient flow of Gaussian-equivalent draws at d = {cfg.d_curves} "
              f"(mean of {cfg.curve_seeds} seeds, bars: spread over seeds).",
              lambda: figure_curves(curves)),
@@ -790,7 +801,7 @@ def run_report(out: str | os.PathLike[str] = "rfdiff-report", config: ReportConf
         ]
         files = []
         for name, _, _, build in figures:
-            files += _save(build(), tmp, name)
+            files += _save(build(), tmp, name, cfg.dpi)
             bar.step(name, 0)
         bar.step("figures")
         timing["figures"] = time.perf_counter() - start

@@ -82,7 +82,7 @@ def test_tiny_report_files_and_numbers(tiny_report):
         sp = data["spectrum"][key]
         assert sp["support"] and all(v is not None for v in numbers(sp))
     curves = data["curves"]
-    assert [r["psi_n"] for r in curves["runs"]] == [4.0, 8.0, 16.0, 32.0]
+    assert [r["psi_n"] for r in curves["runs"]] == list(ReportConfig.preset("tiny").curve_psi_n)
     for run in curves["runs"]:
         for k in ("train", "test", "gen", "score"):
             assert len(run["theory"][k]) == len(curves["tau"]) and None not in run["theory"][k]
@@ -177,18 +177,25 @@ def test_ctrl_c_while_writing_keeps_an_existing_report_whole(capsys, tmp_path, m
     real_save = rfdiff.report._save
     calls = []
 
-    def save_then_interrupt(fig, directory, name):
+    def save_then_interrupt(fig, directory, name, dpi):
         calls.append(name)
         if len(calls) == 2:
             (directory / f"{name}.png").write_bytes(b"\x89PNG half")  # a half-written file, then Ctrl-C
             raise KeyboardInterrupt
-        return real_save(fig, directory, name)
+        return real_save(fig, directory, name, dpi)
 
     monkeypatch.setattr(rfdiff.report, "_save", save_then_interrupt)
     code, _, err = run_cli(capsys, "report", "--tiny", "--out", str(out), "--workers", "1")
     assert code == 130 and "Traceback" not in err
     assert sorted(os.listdir(tmp_path)) == ["rep"] and os.listdir(out) == ["index.html"]
     assert (out / "index.html").read_text() == "old report"
+
+
+def test_out_must_be_a_directory(capsys, tmp_path):
+    (tmp_path / "file").write_text("x")
+    code, _, err = run_cli(capsys, "report", "--tiny", "--out", str(tmp_path / "file"))
+    assert code == 2 and "--out" in err and len(err.strip().splitlines()) == 1
+    assert sorted(os.listdir(tmp_path)) == ["file"]
 
 
 def test_config_rejects_bad_sizes():
