@@ -89,8 +89,10 @@ class ReportConfig:
         Dimension of the finite-size U of the spectrum figures (p = 64 d).
     spectrum_seeds : int
         Independent draws pooled in the eigenvalue histograms.
-    spectrum_noise : str
-        ``"exact"`` (real tanh features, noise average by the Mehler expansion) or ``"gaussian"``.
+    spectrum_noise : tuple of str
+        One panel per mode: ``"gaussian"`` (the Gaussian-equivalent U, whose limit is the theory:
+        only O(1/d) effects remain) and/or ``"exact"`` (the real tanh features, noise average by
+        the Mehler expansion: at moderate d the atom at s_t^2 is visibly broadened, THEORY.md §8).
     d_curves : int
         Dimension of the Gaussian-equivalent gradient flows.
     curve_seeds : int
@@ -113,7 +115,7 @@ class ReportConfig:
 
     d_spectrum: int = 40
     spectrum_seeds: int = 2
-    spectrum_noise: str = "exact"
+    spectrum_noise: tuple[str, ...] = ("gaussian", "exact")
     d_curves: int = 40
     curve_seeds: int = 4
     tau_points: int = 141
@@ -137,8 +139,9 @@ class ReportConfig:
             value = getattr(self, name)
             if int(value) != value or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if self.spectrum_noise not in ("exact", "gaussian"):
-            raise ValueError(f"spectrum_noise must be 'exact' or 'gaussian', got {self.spectrum_noise!r}")
+        if not self.spectrum_noise or not set(self.spectrum_noise) <= {"exact", "gaussian"}:
+            raise ValueError(f"spectrum_noise must be a non-empty tuple of 'gaussian', 'exact', "
+                             f"got {self.spectrum_noise!r}")
         for name in ("phase_psi_p", "phase_psi_n"):
             lo, hi, num = getattr(self, name)
             if not (0 < lo <= hi < math.inf) or int(num) != num or num < 1:
@@ -165,10 +168,10 @@ class ReportConfig:
 #: ``tiny``: the test suite's run (seconds of simulation, a 1 x 2 phase grid).
 PRESETS: dict[str, ReportConfig] = {
     "full": ReportConfig(),
-    "quick": ReportConfig(d_spectrum=24, spectrum_seeds=1, spectrum_noise="gaussian", d_curves=16,
+    "quick": ReportConfig(d_spectrum=24, spectrum_seeds=1, spectrum_noise=("gaussian",), d_curves=16,
                           curve_seeds=2, tau_points=71, sim_per_decade=6, timescale_points=6,
                           phase_psi_p=(8.0, 128.0, 4), phase_psi_n=(2.0, 128.0, 4)),
-    "tiny": ReportConfig(d_spectrum=10, spectrum_seeds=1, spectrum_noise="gaussian", d_curves=10,
+    "tiny": ReportConfig(d_spectrum=10, spectrum_seeds=1, spectrum_noise=("gaussian",), d_curves=10,
                          curve_seeds=2, tau_points=36, sim_per_decade=4, timescale_points=2,
                          phase_psi_p=(8.0, 8.0, 1), phase_psi_n=(2.0, 16.0, 2), curve_psi_n=(8.0, 32.0),
                          dpi=50),
@@ -257,8 +260,8 @@ def spectrum_section(model: RFModel, d: int, seeds: int = 1, noise: str = "exact
                       for (lo, hi, m), f in zip(cells, frac.mean(axis=0))]}
 
 
-def figure_spectrum(section: dict[str, Any], title: str | None = None) -> Figure:
-    """lambda rho(lambda) on log lambda (theory) with the eigenvalue histogram of ``section``.
+def figure_spectrum(sections: dict[str, Any] | Sequence[dict[str, Any]], title: str | None = None) -> Figure:
+    """lambda rho(lambda) on log lambda (theory) with the eigenvalue histograms: one panel per section.
 
     Examples
     --------
@@ -271,13 +274,14 @@ def figure_spectrum(section: dict[str, Any], title: str | None = None) -> Figure
     """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 4.5))
-    ax = fig.add_subplot()
-    _plot.spectrum(section["model"], ax=ax, simulate=section["sample"])
-    g = section["gaps"]
-    text = (f"theory vs simulation: component masses within {g['mass_gap']:.2g}, "
-            f"Stieltjes transform within {100 * g['stieltjes_rel_gap']:.2g} %")
-    ax.set_title("\n".join([*([title] if title else []), ax.get_title(), text]), fontsize=9)
+    secs = [sections] if isinstance(sections, dict) else list(sections)
+    fig = Figure(figsize=(7.5 * len(secs), 4.6))
+    for ax, section in zip(np.atleast_1d(fig.subplots(1, len(secs))), secs):
+        _plot.spectrum(section["model"], ax=ax, simulate=section["sample"])
+        g = section["gaps"]
+        text = (f"theory vs simulation: component masses within {g['mass_gap']:.2g}, "
+                f"Stieltjes transform within {100 * g['stieltjes_rel_gap']:.2g} %")
+        ax.set_title("\n".join([*([title] if title else []), ax.get_title(), text]), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -589,14 +593,17 @@ def _save(fig: Figure, directory: Path, name: str, dpi: int = 130) -> list[str]:
     return files
 
 
-def _spectrum_json(sec: dict[str, Any]) -> dict[str, Any]:
-    m, sp, ev = sec["model"], sec["spectrum"], sec["sample"]
+def _spectrum_json(secs: list[dict[str, Any]]) -> dict[str, Any]:
+    m, sp = secs[0]["model"], secs[0]["spectrum"]
+    sims = {}
+    for sec in secs:
+        ev = sec["sample"]
+        sims[str(ev.noise)] = {"d": ev.d, "p": ev.p, "n": ev.n, "seeds": len(ev.seeds), "cells": sec["cells"],
+                               "gaps": sec["gaps"]}
     return {"parameters": {"psi_p": m.psi_p, "psi_n": m.psi_n, "t": m.t, "activation": m.activation.name,
                            "data_values": list(m.data.values), "data_weights": list(m.data.weights)},
             "atoms": [list(a) for a in sp.atoms], "support": [list(s) for s in sp.support],
-            "masses": list(sp.masses),
-            "simulation": {"d": ev.d, "p": ev.p, "n": ev.n, "seeds": len(ev.seeds), "noise": ev.noise},
-            "cells": sec["cells"], "gaps": sec["gaps"]}
+            "masses": list(sp.masses), "simulations": sims}
 
 
 def _curves_json(sec: dict[str, Any]) -> dict[str, Any]:
@@ -625,8 +632,9 @@ def _phase_json(pd: PhaseDiagram) -> dict[str, Any]:
 def _summary_gaps(result: dict[str, Any]) -> dict[str, float]:
     out = {}
     for key in ("fig4", "anisotropic"):
-        for name, value in result["spectrum"][key]["gaps"].items():
-            out[f"spectrum_{key}_{name}"] = value
+        for noise, sim in result["spectrum"][key]["simulations"].items():
+            for name, value in sim["gaps"].items():
+                out[f"spectrum_{key}_{noise}_{name}"] = value
     for name in ("train", "test", "gen", "score_rel", "tau_mem_rel"):
         out[f"curves_{name}"] = max(r["gaps"][name] for r in result["curves"]["runs"])
     return out
@@ -634,6 +642,12 @@ def _summary_gaps(result: dict[str, Any]) -> dict[str, float]:
 
 _GAP_TEXT = {
     "mass_gap": "max |eigenvalue fraction - theory mass| over the atom and support windows",
+    "gaussian_mass_gap": "Gaussian-equivalent U: max |eigenvalue fraction - theory mass| per window",
+    "exact_mass_gap": "real tanh features: max |eigenvalue fraction - theory mass| per window",
+    "gaussian_stieltjes_rel_gap": "Gaussian-equivalent U: max rel. error of (1/p) Tr (U - z)^-1, "
+                                  "z = centre + 0.5i width",
+    "exact_stieltjes_rel_gap": "real tanh features: max rel. error of (1/p) Tr (U - z)^-1, "
+                               "z = centre + 0.5i width",
     "stieltjes_rel_gap": "max relative error of (1/p) Tr (U - z)^-1 at z = centre + 0.5i width",
     "train": "max over tau of |L_train(sim) - L_train(theory)|",
     "test": "max over tau of |L_test(sim) - L_test(theory)|",
@@ -732,8 +746,8 @@ def run_report(out: str | os.PathLike[str] = "rfdiff-report", config: ReportConf
     pp = np.geomspace(cfg.phase_psi_p[0], cfg.phase_psi_p[1], int(cfg.phase_psi_p[2]))
     pn = np.geomspace(cfg.phase_psi_n[0], cfg.phase_psi_n[1], int(cfg.phase_psi_n[2]))
     psi_n_ts = np.geomspace(2.0, 48.0, cfg.timescale_points)
-    units = (2 * cfg.spectrum_seeds + len(cfg.curve_psi_n) * (1 + cfg.curve_seeds) + cfg.timescale_points
-             + 1 + 5)
+    units = (2 * cfg.spectrum_seeds * len(cfg.spectrum_noise) + len(cfg.curve_psi_n) * (1 + cfg.curve_seeds)
+             + cfg.timescale_points + 1 + 5)
     bar = _Bar(units, "rfdiff report", progress)
     own = executor is None
     pool = process_pool(cfg.workers) if own else executor
@@ -744,12 +758,13 @@ def run_report(out: str | os.PathLike[str] = "rfdiff-report", config: ReportConf
             # rfdiff.spectrum warns when a density is resolved to < 1e-12 (still ~1e-10): irrelevant here
             warnings.filterwarnings("ignore", message=r"density on .* not resolved", category=RuntimeWarning)
             start = time.perf_counter()
-            fig4 = spectrum_section(RFModel(PSI_P, PSI_N_SPECTRUM, T_SPECTRUM), cfg.d_spectrum,
-                                    cfg.spectrum_seeds, cfg.spectrum_noise)
-            bar.step("spectrum (Fig. 4)", cfg.spectrum_seeds)
-            aniso = spectrum_section(RFModel(PSI_P, PSI_N_SPECTRUM, T_SPECTRUM, data=ANISOTROPIC),
-                                     cfg.d_spectrum, cfg.spectrum_seeds, cfg.spectrum_noise)
-            bar.step("spectrum (anisotropic)", cfg.spectrum_seeds)
+            fig4, aniso = [], []
+            for secs, model, what in ((fig4, RFModel(PSI_P, PSI_N_SPECTRUM, T_SPECTRUM), "Fig. 4"),
+                                      (aniso, RFModel(PSI_P, PSI_N_SPECTRUM, T_SPECTRUM, data=ANISOTROPIC),
+                                       "anisotropic")):
+                for noise in cfg.spectrum_noise:
+                    secs.append(spectrum_section(model, cfg.d_spectrum, cfg.spectrum_seeds, noise))
+                    bar.step(f"spectrum ({what}, {noise})", cfg.spectrum_seeds)
             timing["spectrum"] = time.perf_counter() - start
             start = time.perf_counter()
             curves = curves_section(PSI_P, cfg.curve_psi_n, T_CURVES, d=cfg.d_curves, seeds=cfg.curve_seeds,
@@ -776,7 +791,10 @@ def run_report(out: str | os.PathLike[str] = "rfdiff-report", config: ReportConf
              f"psi_p = {PSI_P:g}, psi_n = {PSI_N_SPECTRUM:g}, t = {T_SPECTRUM:g}, tanh, data N(0, I): "
              f"lambda rho(lambda) on log lambda (theory, Theorem 3.1) with both bulks, the cluster and the "
              f"atom at s_t^2; histogram: eigenvalues of U at d = {cfg.d_spectrum} "
-             f"({cfg.spectrum_seeds} seed(s), noise = {cfg.spectrum_noise}).",
+             f"({cfg.spectrum_seeds} seed(s)); one panel per noise mode {list(cfg.spectrum_noise)}: "
+             "'gaussian' is the Gaussian-equivalent U (its limit is the theory), 'exact' the real tanh "
+             "features with the noise average done exactly, whose atom is broadened at finite d "
+             "(THEORY.md §8).",
              lambda: figure_spectrum(fig4, "paper Fig. 4 setting")),
             ("spectrum_anisotropic", "Spectrum of U, anisotropic data",
              "rho_Sigma = {0.5, 1.5} with weights 1/2, 1/2, same psi_p, psi_n, t as Fig. 4.",

@@ -108,7 +108,8 @@ def test_tiny_report_physics(tiny_report):
 
 
 def gap_tolerances(d_spectrum, d_curves, seeds):
-    """Tolerances on the report's theory-simulation gaps, as functions of the simulation sizes.
+    """Tolerances on the report's theory-simulation gaps, as functions of the simulation sizes
+    (Gaussian-equivalent simulations: the presets that tests run have no 'exact' spectrum panel).
 
     * mass_gap: the Gaussian-equivalent U has exactly d eigenvalues in rho_2, n - d in rho_1 + cluster
       and p - n - d at the atom (rank argument, tests/test_spectrum_vs_simulation.py), and the windows
@@ -124,12 +125,14 @@ def gap_tolerances(d_spectrum, d_curves, seeds):
       (~0.02 at the minimum): 0.45 / 0.14 at d = 10 / 16, falling faster than 1/d; allow 7/d.
       tau_mem (half-rise time of L_gen) follows the lower edge of rho_1, whose finite-size shift
       goes like d^{-2/3}: 0.065 / 0.027 measured; allow 0.6 d^{-2/3} (0.13 at d = 10).
+      The default run (d = 40, 4 seeds) measured 0.0022, 0.010, 0.012, 0.055, 0.0074.
     """
+    tol = {}
+    for key in ("fig4", "anisotropic"):
+        tol[f"spectrum_{key}_gaussian_mass_gap"] = 1.0 / (64 * d_spectrum)
+        tol[f"spectrum_{key}_gaussian_stieltjes_rel_gap"] = 0.5 / d_spectrum
     return {
-        "spectrum_fig4_mass_gap": 1.0 / (64 * d_spectrum),
-        "spectrum_anisotropic_mass_gap": 1.0 / (64 * d_spectrum),
-        "spectrum_fig4_stieltjes_rel_gap": 0.5 / d_spectrum,
-        "spectrum_anisotropic_stieltjes_rel_gap": 0.5 / d_spectrum,
+        **tol,
         "curves_train": 0.5 / d_curves,
         "curves_test": 2.5 / d_curves,
         "curves_gen": 2.5 / d_curves,
