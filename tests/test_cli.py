@@ -206,4 +206,5 @@ def test_progress_bar_only_on_a_terminal(capsys, monkeypatch):
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     assert main(argv) == 0
-    assert "gradient flow d=8" in terminal.getvalue() and "2/2" in terminal.getvalue()
+    # the bar is drawn (how many updates are shown depends on tqdm's refresh interval and the speed)
+    assert "gradient flow d=8" in terminal.getvalue() and "/2 [" in terminal.getvalue()
