@@ -19,5 +19,9 @@ def test_readme_starts_with_the_two_commands():
     lines = README.read_text().splitlines()
     commands = [ln for ln in lines[:6] if ln.startswith("pip install")]
     assert len(commands) == 2
-    assert "&& rfdiff" in commands[0]  # the main job
+    # the main job on its defaults: bare `rfdiff` (= rfdiff report into ./rfdiff-report)
+    assert commands[0].split("#")[0].split() == ["pip", "install", "-e", ".", "&&", "rfdiff"]
+    assert "rfdiff-report" in commands[0]
     assert "pytest" in commands[1]  # the test command CI runs (.ci/run)
+    # (that bare `rfdiff` runs the report with these defaults: tests/test_cli.py)
+
