@@ -256,10 +256,10 @@ def _bar(total: int, desc: str) -> Any:
 
 
 def _timescales(args: argparse.Namespace) -> int:
-    from .phases import dynamical_timescales, n_star
+    from .phases import n_star
 
     model = _model(args, 0.1)
-    ts = model.timescales()
+    ts = model.timescales()  # spectral times with the dynamical ones attached
     out = {
         "parameters": {"psi_p": model.psi_p, "psi_n": model.psi_n, "t": model.t,
                        "activation": args.activation},
@@ -268,11 +268,9 @@ def _timescales(args: argparse.Namespace) -> int:
         "tau_gen_edge": ts.tau_gen_edge, "tau_mem_asymptotic": ts.tau_mem_asymptotic,
         "components": [dataclasses.asdict(c) for c in ts.components],
         "n_star": None,
+        "dynamical": {"tau_gen": ts.tau_gen_dyn, "tau_mem": ts.tau_mem_dyn, "gen_inf": ts.dynamical.gen_inf},
     }
-    if len(model.data.values) == 1:
-        dyn = dynamical_timescales(model)
-        out["dynamical"] = {"tau_gen": dyn.tau_gen_dyn, "tau_mem": dyn.tau_mem_dyn,
-                            "gen_inf": dyn.gen_inf}
+    if len(model.data.values) == 1:  # n* is computed for isotropic data only
         out["n_star"] = n_star(model.psi_p, model.t, activation=args.activation)
     if args.json:
         print(json.dumps(_json_safe(out)))
@@ -282,10 +280,10 @@ def _timescales(args: argparse.Namespace) -> int:
              f"tau_gen = {ts.tau_gen:.6g}   (centre of rho_2; lower edge: {ts.tau_gen_edge:.6g})",
              f"tau_mem = {ts.tau_mem:.6g}   (lower edge of rho_1; asymptotic {ts.tau_mem_asymptotic:.6g})",
              f"tau_mem (loss-weighted) = {ts.tau_mem_loss:.6g}"]
-    if "dynamical" in out:
-        dyn_out = out["dynamical"]
-        lines.append(f"dynamical: tau_gen = {dyn_out['tau_gen']:.6g}, tau_mem = {dyn_out['tau_mem']:.6g}, "
-                     f"L_gen(inf) = {dyn_out['gen_inf']:.6g}")
+    dyn_out = out["dynamical"]
+    lines.append(f"dynamical: tau_gen = {dyn_out['tau_gen']:.6g}, tau_mem = {dyn_out['tau_mem']:.6g}, "
+                 f"L_gen(inf) = {dyn_out['gen_inf']:.6g}")
+    if out["n_star"] is not None:
         lines.append(f"n* = {out['n_star']:.6g}   (psi_n of the steepest fall of L_gen(inf); "
                      f"this psi_n is {'above' if model.psi_n > out['n_star'] else 'below'} it)")
     for c in ts.components:
@@ -386,7 +384,7 @@ def _phase(args: argparse.Namespace) -> int:
     pp, pn = args.psi_p, args.psi_n
     with contextlib.ExitStack() as stack:
         inner = _executor(args, stack)
-        bar = _bar(pp.size * pn.size + pp.size, f"phase diagram {pp.size} x {pn.size}")
+        bar = _bar(pp.size, f"phase diagram {pp.size} x {pn.size} (rows)")  # one task per psi_p row
         stack.callback(bar.close)
         pd = phase_diagram(pp, pn, args.t, args.tau, activation=args.activation,
                            executor=_CountingExecutor(inner, bar))

@@ -283,6 +283,14 @@ def phase(
     if regimes and x.size > 1 and y.size > 1 and np.unique(regime).size > 1:
         ax.contour(x, y, regime, levels=np.arange(len(REGIMES) - 1) + 0.5, colors="white",
                    linewidths=1.0)
+        # the regime's code at the cell of the region nearest its centroid (log axes), keyed in the title
+        lx, ly = np.meshgrid(np.log(x), np.log(y))
+        for k in np.unique(regime):
+            inside = regime == k
+            cx, cy = lx[inside].mean(), ly[inside].mean()
+            j = np.argmin(np.where(inside, (lx - cx) ** 2 + (ly - cy) ** 2, np.inf))
+            ax.text(np.exp(lx.flat[j]), np.exp(ly.flat[j]), str(k), color="white", fontsize=11,
+                    fontweight="bold", ha="center", va="center")
     present = ", ".join(f"{k}: {lab}" for k, lab in enumerate(REGIMES) if np.any(regime == k))
     if n_star:
         ax.plot(pd.n_star, y, "-o", color="red", lw=1.8, ms=3, label=r"$n^*(p)$: $\psi_n = \psi_n^*(\psi_p)$")

@@ -121,8 +121,8 @@ class ReportConfig:
     tau_points: int = 141
     sim_per_decade: int = 10
     timescale_points: int = 16
-    phase_psi_p: tuple[float, float, int] = (4.0, 128.0, 14)
-    phase_psi_n: tuple[float, float, int] = (1.0, 128.0, 14)
+    phase_psi_p: tuple[float, float, int] = (4.0, 128.0, 64)
+    phase_psi_n: tuple[float, float, int] = (1.0, 128.0, 64)
     workers: int | None = None
     curve_psi_n: tuple[float, ...] = PSI_N
     dpi: int = 130
@@ -170,7 +170,7 @@ PRESETS: dict[str, ReportConfig] = {
     "full": ReportConfig(),
     "quick": ReportConfig(d_spectrum=24, spectrum_seeds=1, spectrum_noise=("gaussian",), d_curves=16,
                           curve_seeds=2, tau_points=71, sim_per_decade=6, timescale_points=6,
-                          phase_psi_p=(8.0, 128.0, 4), phase_psi_n=(2.0, 128.0, 4)),
+                          phase_psi_p=(4.0, 128.0, 24), phase_psi_n=(1.0, 128.0, 24)),
     "tiny": ReportConfig(d_spectrum=10, spectrum_seeds=1, spectrum_noise=("gaussian",), d_curves=10,
                          curve_seeds=2, tau_points=36, sim_per_decade=4, timescale_points=2,
                          phase_psi_p=(8.0, 8.0, 1), phase_psi_n=(2.0, 16.0, 2), curve_psi_n=(8.0, 32.0),
