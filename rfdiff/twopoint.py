@@ -40,7 +40,7 @@ K_{Sigma_t} = e^{-2t} K_Sigma + Delta_t K. The outer (Y) step is unchanged; its 
 matrix Qbar = (alpha + W D W^T/d)^{-1}, D = b_t^2 + kappa Sigma/(1 + delta) diagonal, is a sample
 covariance matrix with per-column weights, and a second leave-one-out step over the columns of
 W gives, with h_k = 1/(1 + psi_p q D_k), <x> = sum_k pi_k x_k, e = psi_p q and any diagonal
-weights Lambda, Lambda' (functions of the data atom),
+weights Lambda, Lambda' (functions of the data atom)::
 
     (1/d) Tr[Qbar_1 Qbar_2]                  = tau0 = psi_p q1 q2/(1 - <(1 - h1)(1 - h2)>/psi_p),
     (1/d) Tr[Qbar_1 W Lam W^T/d Qbar_2]      = <Lam h1 h2> tau0,
