@@ -92,7 +92,8 @@ class ReportConfig:
     spectrum_noise : tuple of str
         One panel per mode: ``"gaussian"`` (the Gaussian-equivalent U, whose limit is the theory:
         only O(1/d) effects remain) and/or ``"exact"`` (the real tanh features, noise average by
-        the Mehler expansion: at moderate d the atom at s_t^2 is visibly broadened, THEORY.md §8).
+        the Mehler expansion: at moderate d the atom at s_t^2 is visibly broadened, THEORY.md §8;
+        Fig. 4 setting, relative Stieltjes gap 0.062, 0.022, 0.011 at d = 20, 40, 80).
     d_curves : int
         Dimension of the Gaussian-equivalent gradient flows.
     curve_seeds : int
@@ -113,7 +114,7 @@ class ReportConfig:
         Resolution of the PNG files.
     """
 
-    d_spectrum: int = 40
+    d_spectrum: int = 80
     spectrum_seeds: int = 2
     spectrum_noise: tuple[str, ...] = ("gaussian", "exact")
     d_curves: int = 40

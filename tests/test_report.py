@@ -211,6 +211,7 @@ def test_config_rejects_bad_sizes():
 
 
 @pytest.mark.slow
+@pytest.mark.ci  # the "report in --quick mode" check: ~20 s on an idle 2-core machine
 def test_quick_report(tmp_path, capsys):
     out = tmp_path / "quick"
     code, stdout, _ = run_cli(capsys, "report", "--quick", "--out", str(out))
