@@ -38,6 +38,8 @@ __all__ = [
     "n_star",
     "phase_diagram",
     "phases",
+    "plot",
+    "report",
     "resolvent",
     "simulate",
     "spectrum",
@@ -46,3 +48,13 @@ __all__ = [
     "twopoint",
 ]
 __version__ = "0.1.0"
+
+_LAZY = ("plot", "report")  # they import matplotlib: loaded on first use, not by ``import rfdiff``
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

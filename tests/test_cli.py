@@ -208,3 +208,10 @@ def test_progress_bar_only_on_a_terminal(capsys, monkeypatch):
     assert main(argv) == 0
     # the bar is drawn (how many updates are shown depends on tqdm's refresh interval and the speed)
     assert "gradient flow d=8" in terminal.getvalue() and "/2 [" in terminal.getvalue()
+
+
+def test_plot_and_report_load_on_first_use():
+    """``rfdiff.plot`` / ``rfdiff.report`` work as attributes, yet ``import rfdiff`` leaves matplotlib out."""
+    code = ("import sys, rfdiff; assert 'matplotlib' not in sys.modules; "
+            "assert callable(rfdiff.plot.phase) and callable(rfdiff.report.run_report)")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
