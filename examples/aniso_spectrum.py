@@ -18,43 +18,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
 
 import rfdiff
 from rfdiff import simulate
 
 DATA = rfdiff.DataSpectrum([0.5, 1.5], [0.5, 0.5])
-
-
-def panel(ax: plt.Axes, model: rfdiff.RFModel, ev: simulate.EigenvalueSample, bins: int = 120) -> None:
-    """Theory lambda rho(lambda) per component, simulated histogram of ln(lambda), atoms as lines."""
-    sp = model.spectrum()
-    lo = min([sp.support[0][0], *[a for a, _ in sp.atoms]]) / 1.5
-    hi = sp.support[-1][1] * 1.5
-    top = 0.0
-    for k, comp in enumerate(sp.components):
-        ok = np.isfinite(comp.density)
-        y = comp.lam[ok] * comp.density[ok]
-        top = max(top, float(y.max()))
-        ax.plot(comp.lam[ok], y, color="C0", lw=1.6, label="theory (Theorem 3.1)" if k == 0 else None)
-    pooled = ev.pooled[ev.pooled > 0]
-    edges = np.geomspace(lo, hi, bins + 1)
-    counts, _ = np.histogram(pooled, bins=edges)
-    # the same quantity as lambda rho(lambda): eigenvalue fraction per unit ln(lambda)
-    ax.stairs(counts / (ev.values.size * np.diff(np.log(edges))), edges, fill=True, alpha=0.35,
-              color="C1", label=f"finite size: d = {ev.d}, {len(ev.seeds)} seed(s), noise = {ev.noise}")
-    for loc, w in sp.atoms:
-        ax.axvline(loc, color="C3", ls="--", lw=1)
-        ax.annotate(f"atom at $s_t^2$\nweight {w:.4f}", (loc, 0.9 * top), color="C3", xytext=(4, 0),
-                    textcoords="offset points", fontsize=8, va="top")
-    ax.set_xscale("log")
-    ax.set_xlim(lo, hi)
-    ax.set_ylim(0, 1.15 * top)
-    ax.set_xlabel(r"eigenvalue $\lambda$ of $U$")
-    ax.set_ylabel(r"$\lambda\,\rho(\lambda)$")
-    ax.set_title(rf"$\rho_\Sigma = \frac{{1}}{{2}}\delta_{{0.5}} + \frac{{1}}{{2}}\delta_{{1.5}}$, "
-                 rf"$\psi_p = {model.psi_p:g}$, $\psi_n = {model.psi_n:g}$, $t = {model.t:g}$", fontsize=10)
-    ax.legend(fontsize=8, loc="upper center")
 
 
 def main() -> None:
@@ -68,7 +36,9 @@ def main() -> None:
     for ax, t in zip(axes, (0.01, 0.1)):
         model = rfdiff.RFModel(psi_p=64, psi_n=8, t=t, data=DATA)
         ev = simulate.eigenvalues(model, d=args.d, seeds=range(args.seeds), noise=args.noise)
-        panel(ax, model, ev)
+        rfdiff.plot.spectrum(model, ax=ax, simulate=ev)
+        ax.set_title(rf"$\rho_\Sigma = \frac{{1}}{{2}}\delta_{{0.5}} + \frac{{1}}{{2}}\delta_{{1.5}}$, "
+                     rf"$\psi_p = {model.psi_p:g}$, $\psi_n = {model.psi_n:g}$, $t = {t:g}$", fontsize=10)
         sp = model.spectrum()
         print(f"t = {t:g}: atoms {[(round(a, 6), round(w, 6)) for a, w in sp.atoms]}")
         print("  support", [(round(a, 5), round(b, 5)) for a, b in sp.support])
