@@ -47,7 +47,7 @@ import numpy as np
 from . import plot as _plot
 from . import simulate as _simulate
 from .model import DataSpectrum, RFModel
-from .phases import REGIMES, PhaseDiagram, dynamical_timescales, phase_diagram
+from .phases import REGIMES, PhaseDiagram, _crossing, dynamical_timescales, phase_diagram
 from .sweep import sweep
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -290,18 +290,6 @@ def figure_spectrum(sections: dict[str, Any] | Sequence[dict[str, Any]], title: 
 # ------------------------------------------------------------------------------ learning curves
 
 
-def _half_rise(tau: np.ndarray, gen: np.ndarray, level: float) -> float:
-    """First tau where gen exceeds level, linear in log tau between grid points (nan if never)."""
-    hit = gen > level
-    if not np.any(hit):
-        return math.nan
-    j = int(np.argmax(hit))
-    if j == 0:
-        return float(tau[0])
-    frac = (level - gen[j - 1]) / (gen[j] - gen[j - 1])
-    return float(math.exp(math.log(tau[j - 1]) + frac * (math.log(tau[j]) - math.log(tau[j - 1]))))
-
-
 def curves_section(psi_p: float = PSI_P, psi_n: Sequence[float] = PSI_N, t: float = T_CURVES, *,
                    d: int = 40, seeds: int = 4, tau_points: int = 141, sim_per_decade: int = 10,
                    on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -356,7 +344,7 @@ def curves_section(psi_p: float = PSI_P, psi_n: Sequence[float] = PSI_N, t: floa
                 on_step(f"flow psi_n={x:g} seed {s}")
         mean = {k: np.mean([getattr(f, k) for f in flows], axis=0) for k in ("train", "test", "gen", "score")}
         gen_inf_sim = float(np.mean([f.test_inf - f.train_inf for f in flows]))
-        tau_mem_sim = _half_rise(tau_sim, mean["gen"], dyn.gen_threshold * gen_inf_sim)
+        tau_mem_sim = _crossing(tau_sim, mean["gen"], dyn.gen_threshold * gen_inf_sim, above=True)[0]
         gaps = {k: float(np.max(np.abs(mean[k] - getattr(lc_sim, k)))) for k in ("train", "test", "gen")}
         gaps["score_rel"] = float(np.max(np.abs(mean["score"] / lc_sim.score - 1.0)))
         gaps["tau_mem_rel"] = float(abs(tau_mem_sim / dyn.tau_mem_dyn - 1.0))
