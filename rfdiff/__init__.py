@@ -5,13 +5,20 @@ Biroli & Mézard (NeurIPS 2025) from its self-consistent resolvent equations,
 with the conventions of THEORY.md.
 """
 
-from . import activations, constants, dynamics, phases, resolvent, simulate, spectrum, twopoint
+from . import activations, constants, dynamics, errors, phases, resolvent, simulate, spectrum, twopoint
 from .activations import Activation, centred
 from .constants import Constants
 from .dynamics import Timescales
+from .errors import (
+    NumericalError,
+    QuadratureError,
+    ResolventConvergenceError,
+    SpectrumResolutionError,
+    UndefinedQuantityError,
+)
 from .model import DataSpectrum, RFModel
 from .phases import DynamicalTimescales, PhaseDiagram, dynamical_timescales, n_star, phase_diagram
-from .resolvent import Equations, Resolvent, ResolventConvergenceError
+from .resolvent import Equations, Resolvent
 from .spectrum import Spectrum
 from .sweep import sweep
 from .twopoint import LearningCurves, learning_curves, two_point
@@ -23,17 +30,22 @@ __all__ = [
     "DynamicalTimescales",
     "Equations",
     "LearningCurves",
+    "NumericalError",
     "PhaseDiagram",
+    "QuadratureError",
     "RFModel",
     "Resolvent",
     "ResolventConvergenceError",
     "Spectrum",
+    "SpectrumResolutionError",
     "Timescales",
+    "UndefinedQuantityError",
     "activations",
     "centred",
     "constants",
     "dynamical_timescales",
     "dynamics",
+    "errors",
     "learning_curves",
     "n_star",
     "phase_diagram",

@@ -35,6 +35,7 @@ import numba
 import numpy as np
 
 from .constants import Constants
+from .errors import ResolventConvergenceError
 from .resolvent import Equations, _branch_ok, _newton, _solve_path
 
 __all__: list[str] = []
@@ -166,7 +167,10 @@ def map_contour(eq: Equations, sigma_x2: float, n: int, angle: float = _ANGLE) -
     q_u, r_u, s_u, fb = _march(np.ascontiguousarray(z[:half + 1]), eq.upper_bound, eq.mean_eigenvalue,
                                float(lam @ pi), *args[1:8], lam, pi, 1e-14)
     if fb < 0:
-        raise RuntimeError("resolvent continuation along the phase-map contour failed")
+        raise ResolventConvergenceError(
+            "resolvent continuation along the phase-map contour failed "
+            f"(psi_p={eq.psi_p:g}, psi_n={eq.psi_n:g})"
+        )
     q = np.concatenate([q_u, np.conj(q_u[1:half][::-1])])
     r = np.concatenate([r_u, np.conj(r_u[1:half][::-1])])
     s = np.concatenate([s_u, np.conj(s_u[1:half][::-1])])

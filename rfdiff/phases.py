@@ -37,6 +37,7 @@ from . import _mapkernels as _mk
 from . import dynamics as _dynamics
 from . import resolvent as _resolvent
 from . import twopoint as _twopoint
+from .errors import QuadratureError, UndefinedQuantityError
 from .model import _finite_positive as _check_positive
 from .sweep import sweep
 
@@ -280,7 +281,7 @@ def _contour_checked(eq: _resolvent.Equations, n: int, angle: float = _mk._ANGLE
     """The log-ellipse contour, with its mass -sum w s checked against 1 (it encloses nu_s)."""
     ct = _mk.map_contour(eq, 1.0, n, angle)
     if not abs(ct.mass - 1.0) < 1e-8:
-        raise RuntimeError(f"phase-map contour at psi_p={eq.psi_p}, psi_n={eq.psi_n} sees mass {ct.mass} "
+        raise QuadratureError(f"phase-map contour at psi_p={eq.psi_p}, psi_n={eq.psi_n} sees mass {ct.mass} "
                            "of nu_s instead of 1")
     return ct
 
@@ -319,8 +320,9 @@ def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: floa
 
     Raises
     ------
-    RuntimeError
-        If the steepest descent sits at an end of the search range (widen ``span``).
+    UndefinedQuantityError
+        If L_gen(inf) is not positive on the range or its steepest descent sits at an end of it
+        (widen ``span``).
 
     Examples
     --------
@@ -340,11 +342,18 @@ def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: floa
     x = np.linspace(-math.log(span), math.log(span), int(points)) + math.log(psi_p)
     g = _gen_inf(psi_p, np.exp(x), t, activation, accuracy)
     if np.any(g <= 0):
-        raise RuntimeError("L_gen(inf) is not positive on the search range; cannot take its logarithm")
+        raise UndefinedQuantityError(
+            "n*: L_gen(inf) is not positive on the search range "
+            f"psi_n in [{psi_p / span:.4g}, {psi_p * span:.4g}] (psi_p={psi_p:g}, t={t:g}); "
+            "its log-log slope is undefined"
+        )
     slope = np.gradient(np.log(g), x)
     k = int(np.argmin(slope))
     if k in (0, x.size - 1):
-        raise RuntimeError(f"steepest descent of L_gen(inf) at the end of the range; widen span (got {span})")
+        raise UndefinedQuantityError(
+            f"n*: the steepest descent of L_gen(inf) lies at an end of the search range psi_n in "
+            f"[{psi_p / span:.4g}, {psi_p * span:.4g}] (psi_p={psi_p:g}, t={t:g}); widen span (got {span})"
+        )
     xf = np.linspace(x[k - 1], x[k + 1], 9)
     gf = _gen_inf(psi_p, np.exp(xf), t, activation, accuracy)
     sf = np.gradient(np.log(gf), xf)

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Literal
 import numba
 import numpy as np
 
+from .errors import ResolventConvergenceError
+
 if TYPE_CHECKING:  # pragma: no cover
     from .constants import Constants
     from .model import RFModel
@@ -38,14 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Equations", "Resolvent", "ResolventConvergenceError", "solve"]
 
 _EPS = np.finfo(np.float64).eps
-
-
-class ResolventConvergenceError(RuntimeError):
-    """The resolvent solver failed at some z (they are listed in ``.z``)."""
-
-    def __init__(self, message: str, z: np.ndarray) -> None:
-        super().__init__(message)
-        self.z = z
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ import numpy as np
 from numpy.polynomial import chebyshev as cheb
 from scipy import fft
 
+from .errors import SpectrumResolutionError
 from .resolvent import Equations, _eval, solve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -596,7 +597,7 @@ def spectrum(
     q, r = res.q, res.r
     inside = _classify(q)
     if inside[-1]:
-        raise RuntimeError(f"support reaches the scan limit {top}: upper bound is wrong")
+        raise SpectrumResolutionError(f"support reaches the scan limit {top}: upper bound is wrong")
 
     # refine gap-gap intervals where q decreases (hidden component or pole) by bisection
     atoms_found: list[float] = []
