@@ -20,7 +20,6 @@ import numpy as np
 
 import rfdiff
 from rfdiff import simulate
-from rfdiff.phases import dynamical_timescales
 
 PSI_P = 64.0
 PSI_N = (4.0, 8.0, 16.0, 32.0)
@@ -41,8 +40,8 @@ def main() -> None:
     (ax_tr, ax_te, ax_col), (ax_gen, ax_sc, ax_sccol) = axes
     for psi_n, col in zip(PSI_N, colors):
         model = rfdiff.RFModel(PSI_P, psi_n, args.t)
-        lc = rfdiff.learning_curves(model, tau)
-        dyn = dynamical_timescales(model)
+        lc = model.learning_curves(tau)
+        dyn = model.dynamical_timescales()
         sims = [simulate.gradient_flow(model, tau_sim, d=args.d, seed=s, noise="gaussian")
                 for s in range(args.seeds)]
         sim = {k: np.mean([getattr(f, k) for f in sims], axis=0) for k in ("train", "test", "gen", "score")}

@@ -266,6 +266,7 @@ def _timescales(args: argparse.Namespace) -> int:
         "convention": "tau = psi_p / (Delta_t * lambda) (paper), lambda a support edge",
         "tau_gen": ts.tau_gen, "tau_mem": ts.tau_mem, "tau_mem_loss_weighted": ts.tau_mem_loss,
         "tau_gen_edge": ts.tau_gen_edge, "tau_mem_asymptotic": ts.tau_mem_asymptotic,
+        "flags": list(ts.flags),
         "components": [dataclasses.asdict(c) for c in ts.components],
         "n_star": None,
         "dynamical": {"tau_gen": ts.tau_gen_dyn, "tau_mem": ts.tau_mem_dyn, "gen_inf": ts.dynamical.gen_inf},
@@ -439,7 +440,7 @@ def _report(args: argparse.Namespace) -> int:
 def _spectrum(args: argparse.Namespace) -> int:
     model = _model(args, 0.01)
     sp = model.spectrum()
-    const = {k: v for k, v in dataclasses.asdict(model.constants).items()}
+    const = {k: v for k, v in dataclasses.asdict(model.constants).items() if isinstance(v, float)}
     if args.plot is not None:
         from .plot import spectrum as plot_spectrum
 

@@ -47,7 +47,7 @@ import numpy as np
 from . import plot as _plot
 from . import simulate as _simulate
 from .model import DataSpectrum, RFModel
-from .phases import REGIMES, PhaseDiagram, _crossing, dynamical_timescales, phase_diagram
+from .phases import REGIMES, PhaseDiagram, first_crossing, phase_diagram
 from .sweep import sweep
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -334,7 +334,7 @@ def curves_section(psi_p: float = PSI_P, psi_n: Sequence[float] = PSI_N, t: floa
         model = RFModel(psi_p, float(x), t)
         lc = model.learning_curves(tau)
         lc_sim = model.learning_curves(tau_sim)
-        dyn = dynamical_timescales(model)
+        dyn = model.dynamical_timescales()
         if on_step is not None:
             on_step(f"theory psi_n={x:g}")
         flows = []
@@ -344,7 +344,7 @@ def curves_section(psi_p: float = PSI_P, psi_n: Sequence[float] = PSI_N, t: floa
                 on_step(f"flow psi_n={x:g} seed {s}")
         mean = {k: np.mean([getattr(f, k) for f in flows], axis=0) for k in ("train", "test", "gen", "score")}
         gen_inf_sim = float(np.mean([f.test_inf - f.train_inf for f in flows]))
-        tau_mem_sim = _crossing(tau_sim, mean["gen"], dyn.gen_threshold * gen_inf_sim, above=True)[0]
+        tau_mem_sim = first_crossing(tau_sim, mean["gen"], dyn.gen_threshold * gen_inf_sim, above=True)[0]
         gaps = {k: float(np.max(np.abs(mean[k] - getattr(lc_sim, k)))) for k in ("train", "test", "gen")}
         gaps["score_rel"] = float(np.max(np.abs(mean["score"] / lc_sim.score - 1.0)))
         gaps["tau_mem_rel"] = float(abs(tau_mem_sim / dyn.tau_mem_dyn - 1.0))
@@ -438,11 +438,10 @@ def figure_collapse(section: dict[str, Any]) -> Figure:
 def _timescale_point(point: list) -> dict[str, float]:
     """Worker: [psi_p, psi_n, t] -> spectral and dynamical timescales (module level: picklable)."""
     psi_p, psi_n, t = point
-    dyn = dynamical_timescales(RFModel(psi_p, psi_n, t))
-    ts = dyn.spectral
+    ts = RFModel(psi_p, psi_n, t).timescales()
     return {"tau_gen": ts.tau_gen, "tau_mem": ts.tau_mem, "tau_mem_loss": ts.tau_mem_loss,
-            "tau_mem_asymptotic": ts.tau_mem_asymptotic, "tau_gen_dyn": dyn.tau_gen_dyn,
-            "tau_mem_dyn": dyn.tau_mem_dyn}
+            "tau_mem_asymptotic": ts.tau_mem_asymptotic, "tau_gen_dyn": ts.tau_gen_dyn,
+            "tau_mem_dyn": ts.tau_mem_dyn}
 
 
 def timescales_section(psi_n: Sequence[float], psi_p: float = PSI_P, t: float = T_CURVES, *,

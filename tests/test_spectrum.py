@@ -154,7 +154,7 @@ def test_rho1_marchenko_pastur_limit():
     for n in (8, 32, 128):
         m = rfdiff.RFModel(psi_p=8 * n, psi_n=n, t=0.1)
         lo, hi = m.spectrum().support[1]
-        elo, ehi = rho1_edges(m)
+        elo, ehi = rho1_edges(m.equations)
         errs.append(max(abs(lo - elo) / elo, abs(hi - ehi) / ehi))
     assert errs[1] < errs[0] / 3 and errs[2] < errs[1] / 3
     assert errs[2] < 3e-3
@@ -166,7 +166,7 @@ def test_rho1_marchenko_pastur_limit():
         comp = m.spectrum().components[0]
         lam = np.linspace(comp.lo, comp.hi, 60)[1:-1]
         exact = m.density(lam) / (1 - 1 / p)
-        diffs.append(np.max(np.abs(exact - rho1_asymptotic(m, lam))) / np.max(exact))
+        diffs.append(np.max(np.abs(exact - rho1_asymptotic(m.equations, lam))) / np.max(exact))
     assert diffs[1] < diffs[0] / 2 and diffs[1] < 0.03
 
 
@@ -179,7 +179,7 @@ def test_rho2_bai_silverstein_limit():
         comp = m.spectrum().components[-1]
         lam = np.linspace(comp.lo, comp.hi, 60)[1:-1]
         exact = m.density(lam) * m.psi_p
-        diffs.append(np.max(np.abs(exact - rho2_density(m, lam))) / np.max(exact))
+        diffs.append(np.max(np.abs(exact - rho2_density(m.equations, m.constants, lam))) / np.max(exact))
     assert diffs[1] < diffs[0] / 3 and diffs[2] < diffs[1] / 3 and diffs[2] < 0.01
 
 
