@@ -2,7 +2,7 @@
 
 The spectrum of the random-features correlation matrix U of Bonnaire, Urfin,
 Biroli & Mézard (NeurIPS 2025) from its self-consistent resolvent equations,
-with the conventions of THEORY.md.
+with the conventions of docs/theory.md (numbered sections, cited as §N in docstrings).
 """
 
 from . import activations, constants, dynamics, errors, phases, resolvent, simulate, spectrum, twopoint

@@ -1,10 +1,10 @@
-"""Activation functions sigma of the random-features score model (THEORY.md §1).
+"""Activation functions sigma of the random-features score model (docs/theory.md §1.3).
 
 An :class:`Activation` bundles a vectorised numpy function with an optional
 mpmath counterpart (used by the high-precision path of :mod:`rfdiff.constants`).
 Named activations: ``"tanh"``, ``"erf"``. Any vectorised callable is accepted;
 the theory needs it centred, ``E sigma(Gamma_t z) = 0`` for ``z ~ N(0, 1)``,
-which :func:`check_centred` enforces (THEORY.md §1, mu_0 = 0).
+which :func:`check_centred` enforces (docs/theory.md §1.3, mu_0 = 0).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def gaussian_mean(act: Activation, scale: float) -> float:
 
 
 def check_centred(act: Activation, scale: float, tol: float = 1e-9) -> None:
-    """Raise ``ValueError`` unless E sigma(scale z) = 0 (THEORY.md §1: mu_0 = 0).
+    """Raise ``ValueError`` unless E sigma(scale z) = 0 (docs/theory.md §1.3: mu_0 = 0).
 
     ``tol`` is relative to sqrt(E sigma(scale z)^2); both moments come from
     adaptive quadrature accurate to ~1e-12, so 1e-9 leaves a wide margin.

@@ -1,4 +1,4 @@
-"""Gaussian-equivalence constants a_t, b_t, v_t^2, s_t^2, mu_1, mu_*^2 (THEORY.md §3).
+"""Gaussian-equivalence constants a_t, b_t, v_t^2, s_t^2, mu_1, mu_*^2 (docs/theory.md §3).
 
 With u, v, w i.i.d. N(0, 1) and g(u, v) = e^{-t} sigma_x u + sqrt(Delta_t) v:
 
@@ -29,7 +29,7 @@ __all__ = ["Constants", "compute_constants", "constants_mpmath", "default_order"
 
 @dataclass(frozen=True)
 class Constants:
-    """Gaussian-equivalence constants at diffusion time t (THEORY.md §3 names).
+    """Gaussian-equivalence constants at diffusion time t (docs/theory.md §3 names).
 
     Attributes
     ----------

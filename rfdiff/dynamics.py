@@ -1,6 +1,6 @@
 """Gradient-flow dynamics in the limit: train loss from the spectral measure of s, timescales.
 
-THEORY.md §2, §6, §7. With V ~ c W/sqrt(d), c = mu_1 sqrt(Delta_t)/Gamma_t, the train loss
+docs/theory.md §2, §6, §7. With V ~ c W/sqrt(d), c = mu_1 sqrt(Delta_t)/Gamma_t, the train loss
 needs one resolvent:
 
     L_train(tau) = 1 - c^2 psi_p int dnu_s(lambda) (1 - exp(-4 Delta_t lambda tau/psi_p)) / lambda,
@@ -120,7 +120,7 @@ def _tau_array(tau: float | Sequence[float] | np.ndarray) -> np.ndarray:
 
 def train_loss(model: RFModel, tau: float | Sequence[float] | np.ndarray,
                measure: LossMeasure | None = None) -> np.ndarray:
-    """L_train(tau) in the limit d -> infinity (THEORY.md §7); same shape as tau.
+    """L_train(tau) in the limit d -> infinity (docs/theory.md §7.1); same shape as tau.
 
     Examples
     --------
@@ -214,7 +214,7 @@ class Timescales:
 
 
 def _labels(masses: Sequence[float], psi_p: float, psi_n: float, tol: float = 1e-6) -> list[str]:
-    """Label components from the top by their masses (THEORY.md §5)."""
+    """Label components from the top by their masses (docs/theory.md §5)."""
     labels = ["rho_1+cluster"] * len(masses)
     k = len(masses) - 1
     acc = 0.0
@@ -242,7 +242,7 @@ def _labels(masses: Sequence[float], psi_p: float, psi_n: float, tol: float = 1e
 
 
 def timescales(model: RFModel, share_threshold: float = 0.01) -> Timescales:
-    """Spectral timescales of every support component (THEORY.md §6).
+    """Spectral timescales of every support component (docs/theory.md §6.1).
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""The random-features score model: parameters, data spectrum, validation (THEORY.md §1).
+"""The random-features score model: parameters, data spectrum, validation (docs/theory.md §1).
 
 :class:`RFModel` is a frozen description of one setting (psi_p, psi_n, t,
 activation, data). Everything else in rfdiff is a pure function of it; the
@@ -100,7 +100,7 @@ class DataSpectrum:
 
 @dataclass(frozen=True)
 class RFModel:
-    """Random-features score model in the proportional limit (THEORY.md §1).
+    """Random-features score model in the proportional limit (docs/theory.md §1).
 
     Parameters
     ----------
@@ -154,7 +154,7 @@ class RFModel:
 
     @cached_property
     def constants(self) -> Constants:
-        """Gaussian-equivalence constants (THEORY.md §3), by Gauss–Hermite quadrature."""
+        """Gaussian-equivalence constants (docs/theory.md §3), by Gauss–Hermite quadrature."""
         return _cached_gh(self.activation, self.t, self.data.sigma_x2, self.quad_order)
 
     @cached_property

@@ -1,6 +1,6 @@
 """Timescales read off the learning curves, the memorization threshold n*(p) and phase diagrams.
 
-THEORY.md §6. Everything here is computed from the limit learning curves of
+docs/theory.md §6. Everything here is computed from the limit learning curves of
 :func:`rfdiff.twopoint.learning_curves` (any discrete rho_Sigma; the phase maps and n* are for
 isotropic data), in the paper's time units
 tau = k eta / d^2, beside the spectral times of :func:`rfdiff.dynamics.timescales`.
@@ -199,7 +199,7 @@ def _read_times(model: RFModel, grid: np.ndarray, lc: _twopoint.LearningCurves, 
 def dynamical_timescales(model: RFModel, tau: Sequence[float] | np.ndarray | None = None, *,
                          gen_threshold: float = 0.5, relative: bool = True, score_tol: float = 0.05,
                          refine: bool = True) -> DynamicalTimescales:
-    """tau_gen and tau_mem read off the limit learning curves (THEORY.md §6).
+    """tau_gen and tau_mem read off the limit learning curves (docs/theory.md §6.3).
 
     Parameters
     ----------

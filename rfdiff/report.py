@@ -1,7 +1,7 @@
 """The main job: the paper's random-features figures, theory lines against finite-size simulation.
 
 ``rfdiff report [--quick] [--out DIR]`` (and ``rfdiff`` with no arguments) calls
-:func:`run_report`. It computes, for the settings of Bonnaire et al. (THEORY.md §6):
+:func:`run_report`. It computes, for the settings of Bonnaire et al. (docs/theory.md §6):
 
 * the spectrum of U in the Fig. 4 setting (psi_p = 64, psi_n = 8, t = 0.01) and for the
   anisotropic data spectrum rho_Sigma = {0.5, 1.5} (weights 1/2, 1/2), each against the
@@ -92,7 +92,7 @@ class ReportConfig:
     spectrum_noise : tuple of str
         One panel per mode: ``"gaussian"`` (the Gaussian-equivalent U, whose limit is the theory:
         only O(1/d) effects remain) and/or ``"exact"`` (the real tanh features, noise average by
-        the Mehler expansion: at moderate d the atom at s_t^2 is visibly broadened, THEORY.md §8;
+        the Mehler expansion: at moderate d the atom at s_t^2 is visibly broadened, docs/theory.md §8;
         Fig. 4 setting, relative Stieltjes gap 0.062, 0.022, 0.011 at d = 20, 40, 80).
     d_curves : int
         Dimension of the Gaussian-equivalent gradient flows.
@@ -783,7 +783,7 @@ def run_report(out: str | os.PathLike[str] = "rfdiff-report", config: ReportConf
              f"({cfg.spectrum_seeds} seed(s)); one panel per noise mode {list(cfg.spectrum_noise)}: "
              "'gaussian' is the Gaussian-equivalent U (its limit is the theory), 'exact' the real tanh "
              "features with the noise average done exactly, whose atom is broadened at finite d "
-             "(THEORY.md §8).",
+             "(docs/theory.md §8).",
              lambda: figure_spectrum(fig4, "paper Fig. 4 setting")),
             ("spectrum_anisotropic", "Spectrum of U, anisotropic data",
              "rho_Sigma = {0.5, 1.5} with weights 1/2, 1/2, same psi_p, psi_n, t as Fig. 4.",

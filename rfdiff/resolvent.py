@@ -1,4 +1,4 @@
-"""Self-consistent resolvent equations for U (paper Theorem 3.1; THEORY.md §4).
+"""Self-consistent resolvent equations for U (paper Theorem 3.1; docs/theory.md §4.2).
 
 Convention: q(z) = (1/p) Tr (U - z)^{-1}, Im q > 0 for Im z > 0, q ~ -1/z.
 With rho_Sigma = sum_k pi_k delta(lambda - lambda_k), the unknowns are the two
@@ -93,7 +93,7 @@ class Equations:
         cls, psi_p: float, psi_n: float, constants: Constants,
         data_values: Sequence[float] = (1.0,), data_weights: Sequence[float] = (1.0,),
     ) -> Equations:
-        """Build the system from Gaussian-equivalence constants (THEORY.md §3)."""
+        """Build the system from Gaussian-equivalence constants (docs/theory.md §3)."""
         return cls(
             psi_p=float(psi_p), psi_n=float(psi_n), a2e=constants.a2e, b2=constants.b**2,
             v2=constants.v2, s2=constants.s2, data_values=tuple(map(float, data_values)),
@@ -126,7 +126,7 @@ class Equations:
 
         ||W||/sqrt(d) -> 1 + sqrt(psi_p), ||X||/sqrt(n) <= sqrt(lambda_max)(1 + psi_n^{-1/2}),
         ||Omega||/sqrt(n) -> 1 + sqrt(psi_p/psi_n) for the three terms of the
-        Gaussian-equivalent U (THEORY.md §3).
+        Gaussian-equivalent U (docs/theory.md §3.3).
         """
         sp = math.sqrt(self.psi_p)
         g = (math.sqrt(self.a2e * max(self.data_values)) * (1 + sp) * (1 + 1 / math.sqrt(self.psi_n))
@@ -150,7 +150,7 @@ class Resolvent:
     z : ndarray
         The points (complex).
     q, r, s : ndarray
-        q = (1/p) Tr (U - z)^{-1} and the auxiliaries r, s of THEORY.md §4.
+        q = (1/p) Tr (U - z)^{-1} and the auxiliaries r, s of docs/theory.md §4.2.
     residual : ndarray
         Max of the relative residuals of the two equations at the returned value.
     iterations : ndarray

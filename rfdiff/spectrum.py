@@ -1,4 +1,4 @@
-"""Spectrum of U: density, atoms, support intervals and their edges, CDF (THEORY.md §4–§5).
+"""Spectrum of U: density, atoms, support intervals and their edges, CDF (docs/theory.md §4–§5).
 
 * The continuous density is rho(lambda) = Im q(lambda + i0) / pi, with q solved
   exactly on the real axis (:mod:`rfdiff.resolvent`), so atoms contribute no
@@ -281,7 +281,7 @@ def atom_weight_formula(eq: Equations) -> float:
     """Weight of the atom at s_t^2 from the rank of U - s_t^2 I (Gaussian equivalent).
 
     U - s_t^2 I = G G^T/n + b_t^2 W W^T/d with G = e^{-t} a_t W X/sqrt(d) + v_t Omega:
-    its rank is at most n + d (psi_n + 1 per d) when v_t, b_t != 0 (THEORY.md §5:
+    its rank is at most n + d (psi_n + 1 per d) when v_t, b_t != 0 (docs/theory.md §5.1:
     w = 1 - (1 + psi_n)/psi_p when psi_p >= 1 + psi_n); n when b_t = 0; d when
     v_t = 0 (all columns then lie in the range of W); min(n, d (1 - pi_0)) when only a_t is
     nonzero (pi_0 = mass of rho_Sigma at 0).
@@ -744,7 +744,7 @@ def rho2_stieltjes(model: RFModel, z: complex | Sequence[complex] | np.ndarray) 
 
     q_2 = -(z' - sum_k pi_k mu_k / (1 + psi_p q_2 mu_k))^{-1}, z' = z - s_t^2 - v_t^2, with mu_k
     the eigenvalues of (mu_1^2 / Gamma_t^2) Sigma_t: q_2 is (1/p) Tr (U~ - z)^{-1} for
-    U~ = (mu_1^2/Gamma_t^2) W Sigma_t W^T/d + mu_*^2 I (THEORY.md §3). For psi_p > 1 it has
+    U~ = (mu_1^2/Gamma_t^2) W Sigma_t W^T/d + mu_*^2 I (docs/theory.md §3.3). For psi_p > 1 it has
     an atom 1 - 1/psi_p at mu_*^2; its continuous part, normalised, is rho_2. Solved by
     Newton with continuation from large Im z; Im z > 0 required.
 

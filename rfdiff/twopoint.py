@@ -1,10 +1,10 @@
 """Two-point deterministic equivalent and the limit curves L_test, L_gen, E_score (issue 4).
 
-THEORY.md §2, §7; the derivation and its numerical checks are in ``docs/twopoint.md``.
+docs/theory.md §2, §7; the derivation and its numerical checks are in ``docs/twopoint.md``.
 Any discrete data spectrum rho_Sigma. Isotropic data (Sigma = sigma_x^2 I) take the closed-form
 Marchenko–Pastur path described first; anisotropic data the nested path at the end.
 
-**Conditional structure.** In the Gaussian-equivalent model (THEORY.md §3) the columns of
+**Conditional structure.** In the Gaussian-equivalent model (docs/theory.md §3.3) the columns of
 G = e^{-t} a_t W X/sqrt(d) + v_t Omega are, given W, i.i.d. N(0, C) with
 C = A K + v_t^2 I, K = W W^T/d, A = a_t^2 e^{-2t} sigma_x^2. So, given W,
 
@@ -506,7 +506,7 @@ def _f_on(z: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LearningCurves:
-    """Limit learning curves of the gradient flow (THEORY.md §1–§2, §7).
+    """Limit learning curves of the gradient flow (docs/theory.md §1–§2, §7).
 
     Attributes
     ----------

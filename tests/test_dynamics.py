@@ -1,4 +1,4 @@
-"""Train loss from the spectral measure of s and the spectral timescales (THEORY.md §6–§7)."""
+"""Train loss from the spectral measure of s and the spectral timescales (docs/theory.md §6–§7)."""
 
 import math
 
@@ -22,7 +22,7 @@ def test_nu_s_is_a_probability_measure():
 
 @pytest.mark.parametrize("t,shares", [(0.1, (0.66, 0.04, 0.30)), (0.01, (0.96, 0.004, 0.03))])
 def test_loss_shares_and_times_theory_md(t, shares):
-    # THEORY.md §6 (an independent computation, quoted to 1-2 digits)
+    # docs/theory.md §6.2 (an independent computation, quoted to 1-2 digits)
     ts = timescales(rfdiff.RFModel(psi_p=64, psi_n=8, t=t))
     assert [c.label for c in ts.components] == ["cluster", "rho_1", "rho_2"]
     got = [c.loss_share for c in ts.components]
@@ -43,7 +43,7 @@ def test_tau_mem_grows_linearly_with_psi_n_and_tau_gen_does_not():
     assert slope == pytest.approx(1.0, abs=0.15)
     # the loss-weighted time (the cluster's lower edge, ~75-80 % of the loss here) also grows
     # with n, but sublinearly in this range: exponent 0.66 at psi_p = 512 (0.72 at 4096), a finding
-    # beyond THEORY.md §6's linear suggestion; the test pins the qualitative claim only
+    # beyond docs/theory.md §6's linear suggestion; the test pins the qualitative claim only
     loss_times = np.array([o.tau_mem_loss for o in out])
     assert np.all(np.diff(loss_times) > 0)
     slope_loss = np.polyfit(np.log(psi_n), np.log(loss_times), 1)[0]

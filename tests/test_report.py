@@ -97,7 +97,7 @@ def test_tiny_report_physics(tiny_report):
     # the atom of U at s_t^2 has the rank-formula weight 1 - (1 + psi_n)/psi_p = 1 - 9/64 (Fig. 4)
     (_loc, weight), = data["spectrum"]["fig4"]["atoms"]
     assert weight == pytest.approx(1 - 9 / 64, abs=1e-9)
-    # tau_mem grows with psi_n (THEORY.md §6) and tau_gen stays below it, in theory and simulation
+    # tau_mem grows with psi_n (docs/theory.md §6) and tau_gen stays below it, in theory and simulation
     runs = data["curves"]["runs"]
     tau_mem = [r["dynamical"]["tau_mem"] for r in runs]
     assert tau_mem == sorted(tau_mem)
