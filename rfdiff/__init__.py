@@ -5,7 +5,7 @@ Biroli & Mézard (NeurIPS 2025) from its self-consistent resolvent equations,
 with the conventions of docs/theory.md (numbered sections, cited as §N in docstrings).
 """
 
-from . import activations, constants, dynamics, errors, phases, resolvent, simulate, spectrum, twopoint
+from . import activations, constants, dynamics, errors, io, phases, resolvent, simulate, spectrum, twopoint
 from .activations import Activation, centred
 from .constants import Constants
 from .dynamics import Timescales
@@ -16,6 +16,7 @@ from .errors import (
     SpectrumResolutionError,
     UndefinedQuantityError,
 )
+from .io import load
 from .model import DataSpectrum, RFModel
 from .phases import DynamicalTimescales, PhaseDiagram, dynamical_timescales, n_star, phase_diagram
 from .resolvent import Equations, Resolvent
@@ -46,7 +47,9 @@ __all__ = [
     "dynamical_timescales",
     "dynamics",
     "errors",
+    "io",
     "learning_curves",
+    "load",
     "n_star",
     "phase_diagram",
     "phases",

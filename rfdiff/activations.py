@@ -2,7 +2,8 @@
 
 An :class:`Activation` bundles a vectorised numpy function with an optional
 mpmath counterpart (used by the high-precision path of :mod:`rfdiff.constants`).
-Named activations: ``"tanh"``, ``"erf"``. Any vectorised callable is accepted;
+Named activations: ``"tanh"``, ``"erf"`` (centred) and ``"relu"`` (not centred: a model needs
+``centred("relu", Gamma_t)``, which the command line builds itself). Any vectorised callable is accepted;
 the theory needs it centred, ``E sigma(Gamma_t z) = 0`` for ``z ~ N(0, 1)``,
 which :func:`check_centred` enforces (docs/theory.md §1.3, mu_0 = 0).
 """
@@ -24,6 +25,7 @@ __all__ = [
     "gauss_hermite",
     "gaussian_mean",
     "get_activation",
+    "relu",
 ]
 
 
@@ -70,9 +72,19 @@ class Activation:
             ) from exc
 
 
+def relu(x: np.ndarray) -> np.ndarray:
+    """max(x, 0). Not centred: use ``centred("relu", Gamma_t)`` in a model (``rfdiff --activation relu``)."""
+    return np.maximum(x, 0.0)
+
+
+def _relu_mp(x: Any) -> Any:
+    return x if x > 0 else mpmath.mpf(0)
+
+
 _NAMED: dict[str, Activation] = {
     "tanh": Activation(np.tanh, "tanh", mpmath.tanh),
     "erf": Activation(special.erf, "erf", mpmath.erf),
+    "relu": Activation(relu, "relu", _relu_mp),
 }
 
 

@@ -23,12 +23,13 @@ from functools import lru_cache
 import mpmath
 
 from .activations import Activation, gauss_hermite
+from .io import Serializable
 
 __all__ = ["Constants", "compute_constants", "constants_mpmath", "default_order"]
 
 
 @dataclass(frozen=True)
-class Constants:
+class Constants(Serializable):
     """Gaussian-equivalence constants at diffusion time t (docs/theory.md §3 names).
 
     Attributes

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .io import Serializable
 from .resolvent import solve
 from .spectrum import Spectrum
 
@@ -143,7 +144,7 @@ def train_loss(model: RFModel, tau: float | Sequence[float] | np.ndarray,
 
 
 @dataclass(frozen=True)
-class SpectralComponent:
+class SpectralComponent(Serializable):
     """One support component of rho with its role in the dynamics.
 
     label: "rho_2" (population bulk, top mass 1/psi_p), "rho_1" (memorization bulk),
@@ -163,7 +164,7 @@ class SpectralComponent:
 
 
 @dataclass(frozen=True)
-class Timescales:
+class Timescales(Serializable):
     """Spectral timescales (paper convention psi_p/(Delta_t lambda)).
 
     Attributes

@@ -23,6 +23,7 @@ from . import spectrum as _spectrum
 from . import twopoint as _twopoint
 from .activations import Activation, check_centred, get_activation
 from .constants import Constants, _cached_gh
+from .io import Serializable
 
 __all__ = ["DataSpectrum", "RFModel"]
 
@@ -38,7 +39,7 @@ def _finite_positive(name: str, value: float) -> float:
 
 
 @dataclass(frozen=True)
-class DataSpectrum:
+class DataSpectrum(Serializable):
     """Spectral density of the data covariance Sigma as atoms: sum_k w_k delta(lambda - lambda_k).
 
     Parameters
@@ -99,7 +100,7 @@ class DataSpectrum:
 
 
 @dataclass(frozen=True)
-class RFModel:
+class RFModel(Serializable):
     """Random-features score model in the proportional limit (docs/theory.md §1).
 
     Parameters

@@ -38,6 +38,7 @@ from . import dynamics as _dynamics
 from . import resolvent as _resolvent
 from . import twopoint as _twopoint
 from .errors import QuadratureError, UndefinedQuantityError
+from .io import Serializable
 from .model import _finite_positive as _check_positive
 from .sweep import sweep
 
@@ -117,7 +118,7 @@ def _crossing(tau: np.ndarray, y: np.ndarray, level: float, above: bool) -> tupl
 
 
 @dataclass(frozen=True, eq=False)
-class DynamicalTimescales:
+class DynamicalTimescales(Serializable):
     """Timescales read off the limit learning curves, beside the spectral ones.
 
     Attributes
@@ -370,7 +371,7 @@ _n_star = n_star  # phase_diagram's n_star parameter shadows the function
 
 
 @dataclass(frozen=True, eq=False)
-class PhaseDiagram:
+class PhaseDiagram(Serializable):
     """L_gen maps and regimes over (psi_p, psi_n) at one or several tau.
 
     Attributes

@@ -32,6 +32,7 @@ import numba
 import numpy as np
 
 from .errors import ResolventConvergenceError
+from .io import Serializable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .constants import Constants
@@ -43,7 +44,7 @@ _EPS = np.finfo(np.float64).eps
 
 
 @dataclass(frozen=True)
-class Equations:
+class Equations(Serializable):
     """Coefficients of the Theorem 3.1 system.
 
     Parameters
@@ -142,7 +143,7 @@ class Equations:
 
 
 @dataclass(frozen=True)
-class Resolvent:
+class Resolvent(Serializable):
     """Solution of Theorem 3.1 at an array of z, with diagnostics.
 
     Attributes

@@ -36,6 +36,7 @@ from numpy.polynomial import chebyshev as cheb
 from scipy import fft
 
 from .errors import SpectrumResolutionError
+from .io import Serializable
 from .resolvent import Equations, _eval, solve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -318,7 +319,7 @@ def _atom_weight_limit(eq: Equations, x0: float, gap: float) -> float:
 
 
 @dataclass(frozen=True)
-class Piece:
+class Piece(Serializable):
     """Chebyshev representation of rho on [a, b] in the variable theta.
 
     lambda(theta) = a + (b - a)(1 - cos theta)/2, theta = pi (1 + u)/2, u in [-1, 1], and
@@ -412,7 +413,7 @@ def _piece(
 
 
 @dataclass(frozen=True)
-class Component:
+class Component(Serializable):
     """One interval [lo, hi] of the continuous spectrum.
 
     Attributes
@@ -500,7 +501,7 @@ def _sample_component(
 
 
 @dataclass(frozen=True)
-class Spectrum:
+class Spectrum(Serializable):
     """Spectrum of U in the proportional limit.
 
     Attributes

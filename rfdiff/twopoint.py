@@ -62,6 +62,7 @@ import numba
 import numpy as np
 
 from .dynamics import _tau_array
+from .io import Serializable
 from .resolvent import solve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -360,7 +361,7 @@ def two_point(model: RFModel, z1: complex | Sequence[complex] | np.ndarray,
 
 
 @dataclass(frozen=True)
-class Contour:
+class Contour(Serializable):
     """Trapezoid discretisation of counter-clockwise ellipses around the support of rho.
 
     Attributes
@@ -505,7 +506,7 @@ def _f_on(z: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class LearningCurves:
+class LearningCurves(Serializable):
     """Limit learning curves of the gradient flow (docs/theory.md §1–§2, §7).
 
     Attributes

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import blas
 
+from ..io import Serializable
 from ..model import RFModel
 from .matrices import CorrelationMatrices, NoiseMode, _check_model, correlation_matrices
 
@@ -43,7 +44,7 @@ __all__ = ["FlowCurves", "dsm_losses", "gradient_flow"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class FlowCurves:
+class FlowCurves(Serializable):
     """Exact gradient-flow learning curves for one draw of W and X.
 
     Attributes

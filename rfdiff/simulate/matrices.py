@@ -79,6 +79,7 @@ from typing import Literal
 import numpy as np
 
 from ..activations import Activation, gauss_hermite
+from ..io import Serializable
 from ..model import RFModel
 from . import _kernels
 
@@ -102,7 +103,7 @@ _GH_EXPONENT = 40.0
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class CorrelationMatrices:
+class CorrelationMatrices(Serializable):
     """U, V, U~, V~ for one draw of W and X, with the diagnostics of the noise average.
 
     Attributes
@@ -181,7 +182,7 @@ class CorrelationMatrices:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class EigenvalueSample:
+class EigenvalueSample(Serializable):
     """Eigenvalues of U (or U~) over several seeds.
 
     Attributes

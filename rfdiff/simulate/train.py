@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse.linalg import eigsh
 
+from ..io import Serializable
 from ..model import RFModel
 from . import _kernels
 from .flow import _check_matrices, dsm_losses
@@ -41,7 +42,7 @@ __all__ = ["TrainingRun", "train"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class TrainingRun:
+class TrainingRun(Serializable):
     """Losses of a gradient-descent run on a log grid of steps.
 
     Attributes
