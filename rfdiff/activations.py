@@ -10,6 +10,7 @@ which :func:`check_centred` enforces (docs/theory.md §1.3, mu_0 = 0).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "gaussian_mean",
     "get_activation",
     "relu",
+    "relu_moments",
 ]
 
 
@@ -176,11 +178,53 @@ def centred(
     """
     act = get_activation(activation)
     mean = gaussian_mean(act, scale)
-    base = act.fn
-    base_mp = act.mp_fn
+    mp_fn = None if act.mp_fn is None else _Shifted(act.mp_fn, mean)
+    return Activation(_Shifted(act.fn, mean), f"centred({act.name})", mp_fn)
 
-    def fn(x: np.ndarray) -> np.ndarray:
-        return base(x) - mean
 
-    mp_fn = None if base_mp is None else (lambda x: base_mp(x) - mean)
-    return Activation(fn, f"centred({act.name})", mp_fn)
+class _Shifted:
+    """x -> base(x) - mean, picklable when ``base`` is (process pools send models to workers)."""
+
+    def __init__(self, base: Callable[[Any], Any], mean: float) -> None:
+        self.base, self.mean = base, mean
+
+    def __call__(self, x: Any) -> Any:
+        return self.base(x) - self.mean
+
+
+def relu_moments(t: float, sigma_x2: float = 1.0) -> dict[str, float]:
+    """Closed-form Gaussian-equivalence constants of the centred ReLU (docs/theory.md §3.1).
+
+    Gauss–Hermite quadrature converges only like 1/N for the kink of max(x, 0) (s_t^2 is 1.8 % off
+    at order 200), so the command line uses these. With rho = e^{-2t} sigma_x^2 / Gamma_t^2 the
+    correlation of g(u, v) and g(u, w), the arc-cosine kernel gives
+    E[relu(x) relu(y)] = Gamma_t^2 (sqrt(1 - rho^2) + (pi - arccos rho) rho) / (2 pi); the mean shift
+    of the centring drops out of every covariance. Evaluated without cancellation: 1 - rho =
+    Delta_t / Gamma_t^2 and h = sqrt(1 - rho^2) - rho arccos(rho) = O((1 - rho)^{3/2}) enter
+    s_t^2 = Gamma_t^2 ((1 - rho)/4 - h/(2 pi)) directly.
+
+    Returns
+    -------
+    dict
+        ``delta, gamma2, sigma_x2, a, b, v2, s2, mu1, mustar2, norm2`` (the fields of
+        :class:`rfdiff.constants.Constants` other than ``t``).
+
+    Examples
+    --------
+    >>> c = relu_moments(0.1)
+    >>> round(c["a"], 12), round(c["mu1"], 12)
+    (0.5, 0.5)
+    """
+    e2 = math.exp(-2.0 * t) * sigma_x2
+    delta = -math.expm1(-2.0 * t)
+    gamma2 = e2 + delta
+    one_minus_rho = delta / gamma2
+    rho = e2 / gamma2
+    arccos = 2.0 * math.asin(math.sqrt(0.5 * one_minus_rho))
+    h = math.sqrt(one_minus_rho * (1.0 + rho)) - rho * arccos
+    norm2 = gamma2 * (0.5 - 0.5 / math.pi)
+    v2 = gamma2 * (rho / 4.0 + (h - 1.0) / (2.0 * math.pi))
+    s2 = gamma2 * (one_minus_rho / 4.0 - h / (2.0 * math.pi))
+    return {"delta": delta, "gamma2": gamma2, "sigma_x2": float(sigma_x2), "a": 0.5,
+            "b": 0.5 * math.sqrt(delta), "v2": v2, "s2": s2, "mu1": 0.5 * math.sqrt(gamma2),
+            "mustar2": gamma2 * (0.25 - 0.5 / math.pi), "norm2": norm2}
