@@ -18,18 +18,19 @@ import rfdiff
 from rfdiff import io, simulate
 
 
-def same(a, b, path="obj"):
-    """Exact structural equality (NaN equals NaN); None on the right stands for an omitted array."""
+def same(a, b, path="obj", limit=io.DEFAULT_MAX_ARRAY_SIZE):
+    """Exact structural equality (NaN equals NaN); None on the right stands for an array omitted
+    because it has more than ``limit`` elements."""
     if isinstance(a, rfdiff.Activation):
         assert a.name == b.name, path
         z = np.linspace(-3, 3, 13)
         assert np.array_equal(a(z), b(z)), path
     elif isinstance(a, np.ndarray) and b is None:
-        assert a.size > io.DEFAULT_MAX_ARRAY_SIZE, f"{path}: omitted although small"
+        assert a.size > limit, f"{path}: omitted although small"
     elif dataclasses.is_dataclass(a) and not isinstance(a, type):
         assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
         for f in dataclasses.fields(a):
-            same(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
+            same(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}", limit)
     elif isinstance(a, np.ndarray):
         assert isinstance(b, np.ndarray), f"{path}: {type(b).__name__}"
         assert a.dtype == b.dtype and a.shape == b.shape, f"{path}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
@@ -37,11 +38,11 @@ def same(a, b, path="obj"):
     elif isinstance(a, (tuple, list)):
         assert type(a) is type(b) and len(a) == len(b), f"{path}: {type(a).__name__} vs {type(b).__name__}"
         for k, (x, y) in enumerate(zip(a, b)):
-            same(x, y, f"{path}[{k}]")
+            same(x, y, f"{path}[{k}]", limit)
     elif isinstance(a, dict):
         assert a.keys() == b.keys(), path
         for k in a:
-            same(a[k], b[k], f"{path}[{k!r}]")
+            same(a[k], b[k], f"{path}[{k!r}]", limit)
     elif isinstance(a, (float, np.floating)) and math.isnan(a):
         assert math.isnan(b), path
     elif isinstance(a, np.random.SeedSequence):

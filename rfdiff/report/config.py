@@ -60,7 +60,7 @@ class ReportConfig(Serializable):
         Simulated tau per decade (the flow is exact at every tau; this only sets the reading grid).
     timescale_points : int
         psi_n values of the timescale sweeps, log-spaced in [2, 64] (the fit points 4, 8, 16, 32 are
-        always added), at psi_p = 64 and 1024.
+        always added), at psi_p = 64 and 1024; 0: the fit points only.
     fit_psi_n : tuple of float
         psi_n of the power-law fits of tau_mem (at least 3: the fit's confidence interval needs a
         residual).
@@ -101,10 +101,11 @@ class ReportConfig(Serializable):
             value = getattr(self, name)
             if isinstance(value, bool) or int(value) != value or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        for name, low in (("tau_points", 3), ("timescale_points", 2)):
+        for name, low in (("tau_points", 3), ("timescale_points", 0)):
             value = getattr(self, name)
-            if isinstance(value, bool) or int(value) != value or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            if isinstance(value, bool) or int(value) != value or value < low or value == 1:
+                raise ValueError(f"{name} must be an integer >= {max(low, 2)}{' or 0' if low == 0 else ''}, "
+                                 f"got {value!r}")
         for name in ("spectrum_dscan", "exact_curves_d"):
             value = getattr(self, name)
             if (len(value) < 2 or any(isinstance(v, bool) or int(v) != v or v < 2 for v in value)
@@ -155,7 +156,7 @@ PRESETS: dict[str, ReportConfig] = {
                           phase_psi_p=(4.0, 128.0, 24), phase_psi_n=(1.0, 128.0, 24)),
     "tiny": ReportConfig(d_spectrum=10, spectrum_seeds=1, spectrum_noise=("gaussian",), spectrum_dscan=(4, 6),
                          d_curves=10, curve_seeds=2, exact_curves_d=(6, 12), exact_curve_seeds=1,
-                         tau_points=36, sim_per_decade=4, timescale_points=2, fit_psi_n=(4.0, 8.0, 16.0),
+                         tau_points=36, sim_per_decade=4, timescale_points=0, fit_psi_n=(4.0, 8.0, 16.0),
                          phase_psi_p=(8.0, 8.0, 1), phase_psi_n=(2.0, 16.0, 2), curve_psi_n=(8.0, 32.0),
                          dpi=50),
 }

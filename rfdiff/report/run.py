@@ -126,7 +126,7 @@ def _exact(cfg: _cfg.ReportConfig, ctx: Context) -> Any:
 
 
 def _ts_grid(cfg: _cfg.ReportConfig) -> np.ndarray:
-    return np.geomspace(2.0, 64.0, cfg.timescale_points)
+    return np.geomspace(2.0, 64.0, cfg.timescale_points) if cfg.timescale_points else np.array([])
 
 
 def _timescales(cfg: _cfg.ReportConfig, ctx: Context) -> Any:

@@ -666,8 +666,9 @@ def governing_time(ts: Any) -> tuple[float, bool]:
         mem = [c for c in ts.components if c.label != "rho_2"]
         gov = max(mem, key=lambda c: c.loss_share).time if mem else ts.tau_mem
     flag = getattr(ts, "tau_mem_mismatch", None)
-    if flag is None:
-        ratio = gov / ts.tau_mem if ts.tau_mem > 0 else math.inf
+    if flag is None:  # no verdict without two finite times (a nan tau_mem is the core's to fix)
+        finite = math.isfinite(gov) and math.isfinite(ts.tau_mem) and ts.tau_mem > 0
+        ratio = gov / ts.tau_mem if finite else 1.0
         flag = bool(ratio > 3.0 or ratio < 1.0 / 3.0)
     return float(gov), bool(flag)
 
@@ -732,19 +733,24 @@ class TimescaleSweep(Serializable):
     fit_dynamical: PowerFit
 
     def verdict(self, kind: str = "dynamical") -> str:
-        """Where the linear law tau_mem ~ psi_n holds: local exponents within 0.15 of 1."""
+        """Where the linear law tau_mem ~ psi_n holds: exponents per doubling within 0.15 of 1 (tau_mem
+        doubles to within x1.8-x2.2), and whether the fit's 95 % interval contains 1."""
         fit = self.fit_dynamical if kind == "dynamical" else self.fit_spectral
         ok = [abs(k - 1.0) <= 0.15 for k in fit.local]
         ratios = [f"{b / self.psi_p:.3g}" for b in fit.x[1:]]
+        ci = ("" if fit.ci_low is None else
+              f"; the fit's 95 % interval [{fit.ci_low:.2f}, {fit.ci_high:.2f}] "
+              + ("contains 1" if fit.contains(1.0) else "excludes 1"))
         if all(ok):
-            return f"holds: every exponent per doubling is within 0.15 of 1 up to psi_n/psi_p = {ratios[-1]}"
+            return ("holds: every exponent per doubling is within 0.15 of 1 up to psi_n/psi_p = "
+                    f"{ratios[-1]}{ci}")
         first_bad = ok.index(False)
         if first_bad == 0:
             return (f"fails: the exponent per doubling is {fit.local[0]:.2f} already between psi_n = "
-                    f"{fit.x[0]:g} "
-                    f"and {fit.x[1]:g} (psi_n/psi_p = {ratios[0]}) and falls to {fit.local[-1]:.2f}")
+                    f"{fit.x[0]:g} and {fit.x[1]:g} (psi_n/psi_p = {ratios[0]}) and {fit.local[-1]:.2f} at "
+                    f"psi_n/psi_p = {ratios[-1]}{ci}")
         return (f"holds up to psi_n/psi_p = {ratios[first_bad - 1]}, fails beyond (exponent per doubling "
-                f"{fit.local[first_bad]:.2f} at psi_n/psi_p = {ratios[first_bad]})")
+                f"{fit.local[first_bad]:.2f} at psi_n/psi_p = {ratios[first_bad]}){ci}")
 
 
 @dataclass(frozen=True)
