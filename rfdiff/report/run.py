@@ -145,7 +145,7 @@ def _timescales(cfg: _cfg.ReportConfig, ctx: Context) -> Any:
 
 
 def _ts_units(cfg: _cfg.ReportConfig) -> int:
-    grid = {float(x) for x in _ts_grid(cfg)} | {float(x) for x in cfg.fit_psi_n}
+    grid = {float(f"{x:.12g}") for x in _ts_grid(cfg)} | {float(x) for x in cfg.fit_psi_n}
     return len(_cfg.SCALING_PSI_P) * len(grid)
 
 

@@ -776,7 +776,8 @@ def timescales_sweep(psi_n: Sequence[float], psi_p: float = _cfg.PSI_P, t: float
     >>> bool(ts.tau_gen_dyn[0] < ts.tau_mem_dyn[0]), round(ts.fit_dynamical.exponent, 1) > 0
     (True, True)
     """
-    grid = sorted({float(x) for x in psi_n} | {float(x) for x in fit_psi_n})
+    # rounded so that a log grid through the fit points (2^(k/3)) does not add near-duplicates of them
+    grid = sorted({float(f"{x:.12g}") for x in psi_n} | {float(x) for x in fit_psi_n})
     rows = sweep(_timescale_point, [[float(psi_p), x, float(t)] for x in grid], executor=executor,
                  progress=progress)
     arrays = {k: np.array([r[k] for r in rows], dtype=np.float64) for k in _TS_KEYS}
