@@ -392,13 +392,9 @@ class _Partial:
 # ------------------------------------------------------------------------------ timescales
 
 
-#: L_gen(inf) at or below this is "no memorization" (losses are O(1); the value is a numerical zero).
-_GEN_ZERO = 1e-6
-
-
 def _timescales(args: argparse.Namespace) -> int:
     from .phases import n_star
-    from .report.sections import governing_time
+    from .report.sections import GEN_ZERO, governing_time
 
     model = _model(args, 0.1)
     partial = _Partial()
@@ -436,8 +432,8 @@ def _timescales(args: argparse.Namespace) -> int:
     if dyn is not None:
         if nstar is not None and model.psi_n > nstar:
             memorizes, why = False, f"psi_n = {model.psi_n:g} > n* = {nstar:.4g}"
-        elif not dyn.gen_inf > _GEN_ZERO:
-            memorizes, why = False, f"L_gen(inf) = {dyn.gen_inf:.3g} <= {_GEN_ZERO:g}"
+        elif not dyn.gen_inf > GEN_ZERO:
+            memorizes, why = False, f"L_gen(inf) = {dyn.gen_inf:.3g} <= {GEN_ZERO:g}"
         else:
             memorizes = True
         out["dynamical"] = {"tau_gen": dyn.tau_gen_dyn, "tau_mem": dyn.tau_mem_dyn if memorizes else None,

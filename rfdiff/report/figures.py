@@ -86,9 +86,9 @@ def figure_atom_scan(scan: AtomScan) -> Figure:
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> from rfdiff.report import ReportConfig, spectrum_section
-    >>> sec = spectrum_section(ReportConfig.preset("tiny"))
-    >>> len(figure_atom_scan(sec.atom_scan).axes)
+    >>> import rfdiff
+    >>> from rfdiff.report import atom_scan
+    >>> len(figure_atom_scan(atom_scan(rfdiff.RFModel(64, 8, 0.01), [4, 6])).axes)
     2
     """
     fig = _new((11, 4.4))
@@ -261,7 +261,7 @@ def figure_timescales(section: TimescalesSection, curves: CurvesSection | None =
     >>> from concurrent.futures import ThreadPoolExecutor
     >>> from rfdiff.report import timescales_section
     >>> with ThreadPoolExecutor(1) as ex:
-    ...     ts = timescales_section([4], psi_p=[64], fit_psi_n=[4, 8, 16], executor=ex)
+    ...     ts = timescales_section([], psi_p=[1024], fit_psi_n=[4, 8, 16], executor=ex)
     >>> fig = figure_timescales(ts)
     >>> fig.axes[0].get_xscale()
     'log'
@@ -278,8 +278,12 @@ def figure_timescales(section: TimescalesSection, curves: CurvesSection | None =
                 label=rf"{tag}: $\tau_{{mem}}$ spectral ($\rho_1$ edge), exponent {sw.fit_spectral.text()}")
         ax.plot(x, sw.tau_mem_loss, ":", color=cols["loss"], lw=lw, alpha=alpha,
                 label=rf"{tag}: $\tau_{{mem}}$ loss-weighted")
-        ax.plot(x, sw.tau_mem_dyn, "--", color=cols["dyn"], lw=lw, alpha=alpha,
+        mem = np.ones(x.size, bool) if sw.memorizes is None else np.asarray(sw.memorizes)
+        ax.plot(x, np.where(mem, sw.tau_mem_dyn, np.nan), "--", color=cols["dyn"], lw=lw, alpha=alpha,
                 label=rf"{tag}: $\tau_{{mem}}$ dynamical, exponent {sw.fit_dynamical.text()}")
+        if sw.n_star is not None and x[0] < sw.n_star < x[-1]:
+            ax.axvline(sw.n_star, color=cols["dyn"], ls=":", lw=1, alpha=alpha,
+                       label=rf"{tag}: $n^*$ = {sw.n_star:.3g}: no memorization beyond")
         ax.plot(x, sw.tau_gen, "-", color=cols["gen"], lw=lw, alpha=alpha, label=rf"{tag}: $\tau_{{gen}}$ "
                                                                                  rf"spectral")
         ax.plot(x, sw.tau_gen_dyn, "--", color=cols["gdyn"], lw=lw, alpha=alpha,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import numpy as np
+
 __all__ = ["render"]
 
 _STYLE = """body{font-family:sans-serif;max-width:1250px;margin:auto;padding:1em;line-height:1.35}
@@ -58,6 +60,16 @@ def render(report: Any, figures: list[tuple[str, str, str]]) -> str:
                 if flag:
                     flags.append(f"psi_p = {sw.psi_p:g}, psi_n = {x:.3g}: headline tau_mem {tm:.3g}, "
                                  f"time governing the loss {gov:.3g} ({gov / tm:.2g}x)")
+    if ts is not None:
+        for sw in ts.sweeps:
+            if sw.memorizes is not None and not np.all(sw.memorizes):
+                none = ", ".join(f"{x:.3g}" for x, m in zip(sw.psi_n, sw.memorizes) if not m)
+                nstar = "n* not computed" if sw.n_star is None else f"n* = {sw.n_star:.3g}"
+                flags.append(f"psi_p = {sw.psi_p:g}: no memorization at psi_n = {none} (above n*, or "
+                             f"L_gen(inf) ~ 0; {nstar}): there tau_mem_dyn is not a memorization time and is "
+                             "not drawn")
+            if sw.n_star is None:
+                flags.append(f"psi_p = {sw.psi_p:g}: n* not computed ({sw.n_star_error})")
     flag_html = ("" if not flags else
                  "<p><b>Flagged headline tau_mem</b> (the lower edge of rho_1 differs by more than 3x from "
                  "the "

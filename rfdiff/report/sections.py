@@ -46,6 +46,7 @@ __all__ = [
     "SpectrumSection",
     "TimescaleSweep",
     "TimescalesSection",
+    "atom_scan",
     "curves_section",
     "exact_curves_section",
     "governing_time",
@@ -332,6 +333,37 @@ class AtomScan(Serializable):
         return tuple(c.d for c in self.checks)
 
 
+def atom_scan(model: RFModel, d: Sequence[int], reuse: Sequence[SpectrumCheck] = (),
+              on_step: Callable[[int], None] | None = None) -> AtomScan:
+    """Real-feature (exact noise) spectrum checks at each d, one seed each (a check of ``reuse`` at the
+    same d lends its first seed), with the fits of the atom's width and the Stieltjes gap against d.
+
+    Examples
+    --------
+    >>> import rfdiff
+    >>> scan = atom_scan(rfdiff.RFModel(64, 8, 0.01), [4, 6])
+    >>> scan.d, scan.width_fit.exponent < 0
+    ((4, 6), True)
+    """
+    checks = []
+    for dim in d:
+        prev = next((c for c in reuse if c.noise == "exact" and c.d == dim), None)
+        if prev is not None:
+            sample = replace(prev.sample, values=prev.sample.values[:1], seeds=prev.sample.seeds[:1])
+            checks.append(spectrum_check(model, dim, sample=sample))
+        else:
+            checks.append(spectrum_check(model, dim, 1, "exact"))
+            if on_step is not None:
+                on_step(dim)
+    ds = [c.d for c in checks]
+    width_fit = power_fit(ds, [c.atom_width for c in checks])
+    margin = checks[-1].atom_margin
+    # width(d) = A d^k reaches margin/3 at d = (margin / (3 A))^(1/k) (k < 0)
+    resolved = (float((margin / (3.0 * width_fit.prefactor)) ** (1.0 / width_fit.exponent))
+                if width_fit.exponent < 0 else math.inf)
+    return AtomScan(tuple(checks), width_fit, power_fit(ds, [c.stieltjes_rel_gap for c in checks]), resolved)
+
+
 @dataclass(frozen=True)
 class SpectrumSection(Serializable):
     """Fig. 4 setting and anisotropic data, one check per noise mode, the real-feature d-scan, gaps."""
@@ -402,24 +434,9 @@ def spectrum_section(cfg: _cfg.ReportConfig, on_step: Callable[[str, int], None]
         for noise in cfg.spectrum_noise:
             out.append(spectrum_check(model, cfg.d_spectrum, cfg.spectrum_seeds, noise))
             step(f"spectrum ({what}, {noise}, d = {cfg.d_spectrum})", cfg.spectrum_seeds)
-    checks = []
-    for d in cfg.dscan_spectrum:
-        reuse = next((c for c in fig4 if c.noise == "exact" and c.d == d), None)
-        if reuse is not None:
-            sample = replace(reuse.sample, values=reuse.sample.values[:1], seeds=reuse.sample.seeds[:1])
-            checks.append(spectrum_check(fig4_model, d, sample=sample))
-        else:
-            checks.append(spectrum_check(fig4_model, d, 1, "exact"))
-            step(f"spectrum d-scan (real features, d = {d})", 1)
-    ds = [c.d for c in checks]
-    width_fit = power_fit(ds, [c.atom_width for c in checks])
-    margin = checks[-1].atom_margin
-    # width(d) = A d^k reaches margin/3 at d = (margin / (3 A))^(1/k) (k < 0)
-    if width_fit.exponent < 0:
-        resolved = float((margin / (3.0 * width_fit.prefactor)) ** (1.0 / width_fit.exponent))
-    else:
-        resolved = math.inf
-    scan = AtomScan(tuple(checks), width_fit, power_fit(ds, [c.stieltjes_rel_gap for c in checks]), resolved)
+    reuse = [c for c in fig4 if c.noise == "exact"]
+    scan = atom_scan(fig4_model, cfg.dscan_spectrum, reuse=reuse,
+                     on_step=lambda d: step(f"spectrum d-scan (real features, d = {d})", 1))
     gaps = [g for key, secs in (("fig4", fig4), ("anisotropic", aniso)) for c in secs
             for g in _spectrum_gaps(key, c)]
     return SpectrumSection(tuple(fig4), tuple(aniso), scan, tuple(gaps))
@@ -673,6 +690,9 @@ def governing_time(ts: Any) -> tuple[float, bool]:
     return float(gov), bool(flag)
 
 
+#: L_gen(inf) at or below this is "no memorization" (losses are O(1); this is a numerical zero).
+GEN_ZERO = 1e-6
+
 _TS_KEYS = ("tau_gen", "tau_mem", "tau_mem_loss", "tau_mem_asymptotic", "tau_gen_dyn", "tau_mem_dyn",
             "gen_inf", "governing")
 
@@ -714,6 +734,11 @@ class TimescaleSweep(Serializable):
         Per psi_n, the numerical error that left it NaN ("" if none).
     fit_spectral, fit_dynamical : PowerFit
         tau_mem (rho_1 edge) and tau_mem_dyn against psi_n at ``fit_psi_n``.
+    n_star : float or None
+        psi_n*(psi_p) (:func:`rfdiff.n_star`); None if it could not be computed (``n_star_error``).
+    memorizes : ndarray of bool
+        psi_n < n* and L_gen(inf) > 0: where False, there is no memorization and tau_mem_dyn is not a
+        memorization time (figures and tables show "no memorization" there).
     """
 
     psi_p: float
@@ -731,6 +756,9 @@ class TimescaleSweep(Serializable):
     errors: tuple[str, ...]
     fit_spectral: PowerFit
     fit_dynamical: PowerFit
+    n_star: float | None = None
+    n_star_error: str = ""
+    memorizes: np.ndarray | None = None
 
     def verdict(self, kind: str = "dynamical") -> str:
         """Where the linear law tau_mem ~ psi_n holds: exponents per doubling within 0.15 of 1 (tau_mem
@@ -786,10 +814,18 @@ def timescales_sweep(psi_n: Sequence[float], psi_p: float = _cfg.PSI_P, t: float
     def fit(key: str) -> PowerFit:
         return power_fit([grid[i] for i in at], [arrays[key][i] for i in at])
 
+    from ..phases import n_star
+
+    try:
+        nstar, nstar_error = float(n_star(float(psi_p), float(t))), ""
+    except NumericalError as exc:
+        nstar, nstar_error = None, f"{type(exc).__name__}: {exc}"
+    memorizes = (arrays["gen_inf"] > GEN_ZERO) & (np.array(grid) < (math.inf if nstar is None else nstar))
     return TimescaleSweep(float(psi_p), float(t), np.array(grid), *(arrays[k] for k in _TS_KEYS),
                           flagged=np.array([bool(r["flagged"]) for r in rows]),
                           errors=tuple(r["error"] for r in rows),
-                          fit_spectral=fit("tau_mem"), fit_dynamical=fit("tau_mem_dyn"))
+                          fit_spectral=fit("tau_mem"), fit_dynamical=fit("tau_mem_dyn"), n_star=nstar,
+                          n_star_error=nstar_error, memorizes=memorizes)
 
 
 def timescales_section(psi_n: Sequence[float], psi_p: Sequence[float] = _cfg.SCALING_PSI_P,
