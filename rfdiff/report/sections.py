@@ -381,10 +381,13 @@ _ARG_GAUSS_MASS = ("the Gaussian-equivalent U has exactly d eigenvalues in rho_2
                    "allow one eigenvalue out of p = 64 d")
 _ARG_GAUSS_STIELTJES = ("O(1/d) corrections to a deterministic equivalent; 1 % at d = 50 in "
                         "tests/test_spectrum_vs_simulation.py, i.e. 0.5/d (measured 0.003 at d = 10)")
+#: Real-feature Stieltjes gaps: O(1/d) like the Gaussian-equivalent U, with larger constants measured by
+#: d-scans (one seed; d = 80 with two): d x gap = 1.4, 1.2, 0.9, 0.8 (Fig. 4 setting) and 3.2, 5.0, 5.0,
+#: 3.8 (anisotropic) at d = 10, 20, 40, 80. Tolerance: 3x the largest, as C/d.
+_EXACT_STIELTJES = {"fig4": (4.0, "1.4, 1.2, 0.9, 0.8"), "anisotropic": (15.0, "3.2, 5.0, 5.0, 3.8")}
 _ARG_EXACT_STIELTJES = ("real tanh features: O(1/d) like the Gaussian-equivalent U, with a larger constant; "
-                        "the "
-                        "Fig. 4 d-scan measured d x gap = 1.4, 1.2, 0.9, 0.8 at d = 10, 20, 40, 80; allow "
-                        "3x: 4/d")
+                        "a d-scan of this setting measured d x gap = {} at d = 10, 20, 40, 80; allow 3x: "
+                        "{:g}/d")
 _ARG_MERGED = ("atom and cluster windows merged: the remaining windows are separated by wide gaps, so the "
                "counts "
                "agree to a couple of eigenvalues: allow 2/p")
@@ -399,8 +402,10 @@ def _spectrum_gaps(key: str, check: SpectrumCheck) -> list[Gap]:
                 Gap.judged(f"{base}.stieltjes_rel_gap", "max rel. error of (1/p) Tr (U - z)^-1, "
                            "z = centre + 0.5i width of each interval", check.stieltjes_rel_gap, 0.5 / d,
                            _ARG_GAUSS_STIELTJES)]
+    c, measured = _EXACT_STIELTJES[key]
     out = [Gap.judged(f"{base}.stieltjes_rel_gap", "max rel. error of (1/p) Tr (U - z)^-1, z = centre + "
-                      "0.5i width of each interval", check.stieltjes_rel_gap, 4.0 / d, _ARG_EXACT_STIELTJES),
+                      "0.5i width of each interval", check.stieltjes_rel_gap, c / d,
+                      _ARG_EXACT_STIELTJES.format(measured, c)),
            Gap.judged(f"{base}.merged_mass_gap", "max |eigenvalue fraction - theory mass|, atom window "
                       "merged with the next", check.merged_mass_gap, 2.0 / p, _ARG_MERGED)]
     desc = "max |eigenvalue fraction - theory mass| per window"
