@@ -227,6 +227,7 @@ def figure_exact_curves(section: ExactCurvesSection) -> Figure:
                      label=dict(_QUANTITIES)[key],
                      color={"train": "C0", "test": "C1", "gen": "C2"}[key])
     ax_c.set_ylabel("loss")
+    ax_c.set_yscale("linear")  # L_gen starts at 0: a log axis would hide the rise behind the error bars
     ax_c.set_title(f"lines: $d\\to\\infty$; o: real tanh features, exact noise average, d = {section.d[-1]}, "
                    f"{section.seeds} seed(s)", fontsize=8)
     d = np.array(section.d, float)
@@ -266,52 +267,55 @@ def figure_timescales(section: TimescalesSection, curves: CurvesSection | None =
     >>> fig.axes[0].get_xscale()
     'log'
     """
-    fig = _new((13, 5.2))
-    ax, ax_k = fig.subplots(1, 2)
-    cols = {"spec": "C3", "dyn": "C1", "loss": "C3", "gen": "C0", "gdyn": "C2"}
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+    fig = _new((16, 5.6))
+    ax, ax_k = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.25, 1.0]})
+    palettes = ({"spec": "C3", "dyn": "C1", "gen": "C0", "gdyn": "C2"},
+                {"spec": "C4", "dyn": "C5", "gen": "C9", "gdyn": "C8"})
     for k, sw in enumerate(section.sweeps):
+        cols = palettes[k % 2]
         x = sw.psi_n
-        lw = 1.6 if k == 0 else 1.0
-        alpha = 1.0 if k == 0 else 0.6
         tag = rf"$\psi_p$ = {sw.psi_p:g}"
-        ax.plot(x, sw.tau_mem, color=cols["spec"], lw=lw, alpha=alpha,
+        ax.plot(x, sw.tau_mem, color=cols["spec"],
                 label=rf"{tag}: $\tau_{{mem}}$ spectral ($\rho_1$ edge), exponent {sw.fit_spectral.text()}")
-        ax.plot(x, sw.tau_mem_loss, ":", color=cols["loss"], lw=lw, alpha=alpha,
-                label=rf"{tag}: $\tau_{{mem}}$ loss-weighted")
+        ax.plot(x, sw.tau_mem_loss, ":", color=cols["spec"], label=rf"{tag}: $\tau_{{mem}}$ loss-weighted")
         mem = np.ones(x.size, bool) if sw.memorizes is None else np.asarray(sw.memorizes)
-        ax.plot(x, np.where(mem, sw.tau_mem_dyn, np.nan), "--", color=cols["dyn"], lw=lw, alpha=alpha,
+        ax.plot(x, np.where(mem, sw.tau_mem_dyn, np.nan), "--", color=cols["dyn"],
                 label=rf"{tag}: $\tau_{{mem}}$ dynamical, exponent {sw.fit_dynamical.text()}")
         if sw.n_star is not None and x[0] < sw.n_star < x[-1]:
-            ax.axvline(sw.n_star, color=cols["dyn"], ls=":", lw=1, alpha=alpha,
+            ax.axvline(sw.n_star, color=cols["dyn"], ls=":", lw=1,
                        label=rf"{tag}: $n^*$ = {sw.n_star:.3g}: no memorization beyond")
-        ax.plot(x, sw.tau_gen, "-", color=cols["gen"], lw=lw, alpha=alpha, label=rf"{tag}: $\tau_{{gen}}$ "
-                                                                                 rf"spectral")
-        ax.plot(x, sw.tau_gen_dyn, "--", color=cols["gdyn"], lw=lw, alpha=alpha,
-                label=rf"{tag}: $\tau_{{gen}}$ dynamical")
+        ax.plot(x, sw.tau_gen, "-", color=cols["gen"], label=rf"{tag}: $\tau_{{gen}}$ spectral")
+        ax.plot(x, sw.tau_gen_dyn, "--", color=cols["gdyn"], label=rf"{tag}: $\tau_{{gen}}$ dynamical")
         for fit, col in ((sw.fit_spectral, cols["spec"]), (sw.fit_dynamical, cols["dyn"])):
             xf = np.array(fit.x)
-            ax.plot(xf, fit.prefactor * xf ** fit.exponent, "-", color=col, lw=4, alpha=0.2)
+            ax.plot(xf, fit.prefactor * xf ** fit.exponent, "-", color=col, lw=5, alpha=0.2)
         if np.any(sw.flagged):
-            ax.plot(x[sw.flagged], sw.tau_mem[sw.flagged], "x", color="k", ms=6,
-                    label=f"{tag}: headline $\\tau_{{mem}}$ > 3x off the time governing the loss" if k == 0
-                    or not np.any(section.sweeps[0].flagged) else None)
-        for fit, col, mk in ((sw.fit_spectral, cols["spec"], "o"), (sw.fit_dynamical, cols["dyn"], "s")):
+            ax.plot(x[sw.flagged], sw.tau_mem[sw.flagged], "x", color=cols["spec"], ms=6,
+                    label=f"{tag}: headline $\\tau_{{mem}}$ > 3x off the time governing the loss")
+        for fit, col, mk, kind in ((sw.fit_spectral, cols["spec"], "o", "spectral"),
+                                   (sw.fit_dynamical, cols["dyn"], "s", "dynamical")):
             xm = np.sqrt(np.array(fit.x[1:]) * np.array(fit.x[:-1])) / sw.psi_p
-            ax_k.plot(xm, fit.local, mk + "-", color=col, alpha=alpha, lw=lw,
-                      label=rf"{tag}: {'spectral' if mk == 'o' else 'dynamical'}")
+            ax_k.plot(xm, fit.local, mk + "-", color=col, label=f"{tag}: {kind}")
     if curves is not None:
-        ax.plot([r.psi_n for r in curves.runs], [r.tau_mem_sim for r in curves.runs], "o", color=cols["dyn"],
-                mfc="none", ms=7,
+        ax.plot([r.psi_n for r in curves.runs], [r.tau_mem_sim for r in curves.runs], "o", color="C1",
+                mfc="none", ms=8,
                 label=rf"$\psi_p$ = {curves.psi_p:g}: $\tau_{{mem}}$ of the simulated $L_{{gen}}$, $d = "
                       rf"{curves.d}$")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    lo, hi = min(sw.psi_n[0] for sw in section.sweeps), max(sw.psi_n[-1] for sw in section.sweeps)
+    ticks = [v for v in (1, 2, 4, 8, 16, 32, 64, 128) if lo <= v <= hi]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(r"$\psi_n = n/d$")
-    ax.set_ylabel(r"$\tau$")
+    ax.set_ylabel(r"$\tau$ (training time $k\eta/d^2$)")
     ax.set_title(rf"timescales against $\psi_n$, $t$ = {section.sweeps[0].t:g} (fit points: thick bands)",
                  fontsize=9)
-    ax.legend(fontsize=6, ncol=1)
-    ax_k.axhspan(0.85, 1.15, color="0.85", label=r"linear law: exponent within 0.15 of 1")
+    ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    ax_k.axhspan(0.85, 1.15, color="0.88", label=r"linear law: exponent within 0.15 of 1")
     ax_k.set_xscale("log")
     ax_k.set_xlabel(r"$\psi_n / \psi_p$ (geometric midpoint of each doubling)")
     ax_k.set_ylabel(r"$d\log\tau_{mem} / d\log\psi_n$ per doubling")
