@@ -333,3 +333,19 @@ def test_plot_and_report_load_on_first_use():
     code = ("import sys, rfdiff; assert 'matplotlib' not in sys.modules; "
             "assert callable(rfdiff.plot.phase) and callable(rfdiff.report.run_report)")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_timescales_no_memorization_and_flag(capsys):
+    # psi_n = 80 > n*(64) ~ 57 (docs/phases.md: n*/psi_p = 0.89 at t = 0.1): no memorization, no tau_mem
+    code, out, _ = run(capsys, "timescales", "--psi-p", "64", "--psi-n", "80", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["dynamical"]["memorization"] is False and data["dynamical"]["tau_mem"] is None
+    assert "n*" in data["dynamical"]["no_memorization_reason"]
+    code, text, _ = run(capsys, "timescales", "--psi-p", "64", "--psi-n", "80")
+    assert "tau_mem = none: no memorization (psi_n = 80 > n* = " in text
+    # psi_p = 1024, psi_n = 8: the cluster carries most of the memorization loss and its time is ~7x the
+    # rho_1 edge time (docs/phases.md: 28011 against 3758): the headline tau_mem is flagged
+    code, out, _ = run(capsys, "timescales", "--psi-p", "1024", "--psi-n", "8", "--json")
+    data = json.loads(out)
+    assert data["tau_mem_flagged"] is True and "x from the time" in data["tau_mem_flag"]
+    assert data["tau_mem_governing"] == pytest.approx(28011, rel=1e-3)
