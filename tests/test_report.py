@@ -114,8 +114,11 @@ def test_tau_mem_scaling_reproduces_the_issue_measurements(tiny):
     # Student t with one degree of freedom; the full run's four points exclude 1 at psi_p = 64)
     assert ts.sweep_at(1024.0).fit_dynamical.contains(1.0)
     assert ts.sweep_at(64.0).fit_dynamical.exponent < 0.8
-    # at psi_p = 1024 the cluster carries the loss and its time is > 3x the rho_1 edge: flagged
-    assert np.all(ts.sweep_at(1024.0).flagged) and not np.any(ts.sweep_at(64.0).flagged)
+    # the cluster carries the memorization loss; its time over the rho_1 edge time (docs/phases.md,
+    # psi_p = 1024: 17258/1776, 28011/3758, 46759/8100 = 9.7, 7.5, 5.8) is > 3x at psi_p = 1024, and at
+    # psi_p = 64 only for small psi_n (4.8x at psi_n = 4, 2.7x at 8, docs/theory.md §6.2): flagged there
+    assert ts.sweep_at(1024.0).flagged.tolist() == [True, True, True]
+    assert ts.sweep_at(64.0).flagged.tolist() == [True, False, False]
 
 
 def test_every_gap_has_a_tolerance_and_a_verdict(tiny):

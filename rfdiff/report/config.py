@@ -152,7 +152,7 @@ PRESETS: dict[str, ReportConfig] = {
     "full": ReportConfig(),
     "quick": ReportConfig(d_spectrum=24, spectrum_seeds=1, spectrum_noise=("gaussian",),
                           spectrum_dscan=(10, 20), d_curves=16, curve_seeds=2, exact_curves_d=(10, 20, 40),
-                          exact_curve_seeds=1, tau_points=71, sim_per_decade=6, timescale_points=2,
+                          exact_curve_seeds=1, tau_points=71, sim_per_decade=6, timescale_points=0,
                           phase_psi_p=(4.0, 128.0, 24), phase_psi_n=(1.0, 128.0, 24)),
     "tiny": ReportConfig(d_spectrum=10, spectrum_seeds=1, spectrum_noise=("gaussian",), spectrum_dscan=(4, 6),
                          d_curves=10, curve_seeds=2, exact_curves_d=(6, 12), exact_curve_seeds=1,
