@@ -71,9 +71,9 @@ def render(report: Any, figures: list[tuple[str, str, str]]) -> str:
             if sw.n_star is None:
                 flags.append(f"psi_p = {sw.psi_p:g}: n* not computed ({sw.n_star_error})")
     flag_html = ("" if not flags else
-                 "<p><b>Flagged headline tau_mem</b> (the lower edge of rho_1 differs by more than 3x from "
-                 "the "
-                 "time of the component that carries the loss, docs/theory.md §6.2):</p><ul>"
+                 "<p><b>Flags</b>: a headline tau_mem (the lower edge of rho_1) more than 3x away from the "
+                 "time of the memorization component that carries the loss (docs/theory.md §6.2), and "
+                 "where there is no memorization (§6.4):</p><ul>"
                  + "".join(f"<li>{esc(f)}</li>" for f in flags) + "</ul>")
     sections = "".join(
         f'<figure id="{esc(name)}"><h2>{esc(title)}</h2><a href="{name}.pdf"><img src="{name}.png" '
