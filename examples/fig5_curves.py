@@ -4,8 +4,10 @@ Lines: the d -> infinity learning curves (rfdiff.learning_curves) of L_train, L_
 L_gen and E_score against tau. Markers: exact gradient-flow curves of one draw of the
 Gaussian-equivalent matrices at dimension d (rfdiff.simulate.gradient_flow; default
 d = 30, i.e. p = 1920). Right column: L_gen against tau / tau_mem, with tau_mem the
-dynamical memorization time of rfdiff.phases (L_gen reaches half of L_gen(inf)): the
-curves collapse. Runs in well under a minute at the defaults.
+dynamical memorization time of rfdiff.phases (L_gen reaches half of L_gen(inf)): each curve
+is rescaled by its own half-rise, so they meet at 1/2 by construction; this shows the shape of
+the rise, not how tau_mem scales with n (for that: the paper's tau/psi_n rescaling and the
+tau_mem fits of `rfdiff report`, and examples/timescales.py). Runs in well under a minute.
 
     python examples/fig5_curves.py [--d 30] [--seeds 1] [--out fig5_curves]
 """

@@ -5,7 +5,7 @@ Biroli & Mézard (NeurIPS 2025) from its self-consistent resolvent equations,
 its timescales and limit learning curves, with the conventions of docs/theory.md.
 """
 
-from . import activations, constants, dynamics, errors, phases, resolvent, simulate, spectrum, twopoint
+from . import activations, constants, dynamics, errors, io, phases, resolvent, simulate, spectrum, twopoint
 from .activations import Activation, centred
 from .constants import Constants
 from .dynamics import SpectralTimescales
@@ -16,6 +16,7 @@ from .errors import (
     SpectrumResolutionError,
     UndefinedQuantityError,
 )
+from .io import load
 from .model import DataSpectrum, RFModel
 from .phases import DynamicalTimescales, PhaseDiagram, Timescales, dynamical_timescales, n_star, phase_diagram
 from .resolvent import Equations, Resolvent
@@ -47,7 +48,9 @@ __all__ = [
     "dynamical_timescales",
     "dynamics",
     "errors",
+    "io",
     "learning_curves",
+    "load",
     "n_star",
     "phase_diagram",
     "phases",

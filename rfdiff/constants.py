@@ -36,12 +36,13 @@ import mpmath
 import numpy as np
 
 from .activations import Activation, gauss_hermite
+from .io import Serializable
 
 __all__ = ["Constants", "compute_constants", "constants_mpmath", "default_order"]
 
 
 @dataclass(frozen=True)
-class Constants:
+class Constants(Serializable):
     """Gaussian-equivalence constants at diffusion time t (docs/theory.md §3 names).
 
     Attributes
@@ -153,8 +154,9 @@ def compute_constants(
         Tr Sigma / d of the data.
     order : int, optional
         Gauss–Hermite points; default :func:`default_order` (~1e-16 for tanh and erf). The Hermite
-        degree is order // 2. Non-smooth activations (ReLU) converge only algebraically; their
-        ``truncation`` bound says how far.
+        degree is order // 2. Non-smooth activations converge only algebraically (their ``truncation``
+        bound says how far) unless they carry closed forms (``Activation.closed_form``, e.g.
+        ``centred("relu", Gamma_t)``), which are used instead.
 
     Examples
     --------
@@ -167,6 +169,8 @@ def compute_constants(
     '3.140149477598e-23'
 
     """
+    if activation.closed_form is not None:
+        return Constants(t=t, **activation.closed_form(t, sigma_x2), activation=activation.name, order=0)
     _e, delta, gamma2, _sx = _base(t, sigma_x2)
     n = default_order(t, sigma_x2) if order is None else int(order)
     degree = n // 2

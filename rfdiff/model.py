@@ -24,7 +24,7 @@ from . import twopoint as _twopoint
 from ._numerics.arguments import finite_nonnegative, finite_positive
 from .activations import Activation, check_centred, get_activation
 from .constants import Constants, compute_constants
-from .errors import SpectrumResolutionError
+from .io import Serializable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .phases import DynamicalTimescales, Timescales
@@ -38,7 +38,7 @@ def _constants(activation: Activation, t: float, sigma_x2: float, order: int | N
 
 
 @dataclass(frozen=True)
-class DataSpectrum:
+class DataSpectrum(Serializable):
     """Spectral density of the data covariance Sigma as atoms: sum_k w_k delta(lambda - lambda_k).
 
     Parameters
@@ -99,7 +99,7 @@ class DataSpectrum:
 
 
 @dataclass(frozen=True)
-class RFModel:
+class RFModel(Serializable):
     """Random-features score model in the proportional limit (docs/theory.md §1).
 
     Parameters
@@ -174,10 +174,6 @@ class RFModel:
         memorization components then sit below 1e-308 of s_t^2 and cannot be represented).
         """
         c = self.constants
-        if c.v2 == 0.0 and c.mustar2 > 0.0:
-            raise SpectrumResolutionError(
-                f"v_t^2 underflows float64 at t = {self.t:g} (it decays like e^{{-4t}}, e^{{-6t}} for odd "
-                f"sigma): the memorization components of the spectrum cannot be represented")
         return _resolvent.Equations.from_constants(self.psi_p, self.psi_n, c, self.data.values,
                                                    self.data.weights)
 

@@ -41,6 +41,7 @@ from ._numerics.arguments import finite_positive as _check_positive
 from .constants import Constants
 from .dynamics import SpectralComponent, SpectralTimescales
 from .errors import UndefinedQuantityError
+from .io import Serializable
 from .model import RFModel
 from .resolvent import Equations
 from .sweep import sweep
@@ -248,7 +249,7 @@ def _read(eq: Equations, cst: Constants, extra: np.ndarray, thr: float, rel: boo
 
 
 @dataclass(frozen=True, eq=False)
-class DynamicalTimescales:
+class DynamicalTimescales(Serializable):
     """Timescales read off the limit learning curves.
 
     Attributes
@@ -343,7 +344,7 @@ def dynamical_timescales(eq: Equations, cst: Constants, tau: Sequence[float] | n
 
 
 @dataclass(frozen=True, eq=False)
-class Timescales:
+class Timescales(Serializable):
     """Spectral timescales of every component and, when computed, the dynamical ones.
 
     The spectral fields (``tau_gen``, ``tau_mem``, ``tau_mem_loss``, ``components``, ``flags``, ...) are
@@ -364,6 +365,10 @@ class Timescales:
     lam_mem_loss = property(lambda self: self.spectral.lam_mem_loss)
     tau_mem_asymptotic = property(lambda self: self.spectral.tau_mem_asymptotic)
     share_threshold = property(lambda self: self.spectral.share_threshold)
+    tau_mem_governing = property(lambda self: self.spectral.tau_mem_governing,
+                                 doc="Time of the memorization component carrying most of the loss.")
+    tau_mem_mismatch = property(lambda self: self.spectral.tau_mem_mismatch,
+                                doc="The headline tau_mem differs from tau_mem_governing by > 3x.")
     flags = property(lambda self: self.spectral.flags, doc="Warnings on how to read the numbers.")
 
     @property
@@ -490,7 +495,7 @@ _n_star = n_star  # phase_diagram's n_star parameter shadows the function
 
 
 @dataclass(frozen=True, eq=False)
-class PhaseDiagram:
+class PhaseDiagram(Serializable):
     """L_gen maps and regimes over (psi_p, psi_n) at one or several tau.
 
     Attributes

@@ -33,7 +33,8 @@ import numpy as np
 
 from ._numerics import resolvent as _kern
 from ._numerics.arguments import complex_points
-from .errors import ResolventConvergenceError
+from .errors import ResolventConvergenceError, SpectrumResolutionError
+from .io import Serializable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .constants import Constants
@@ -42,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Equations", "Resolvent", "ResolventConvergenceError", "solve"]
 
 @dataclass(frozen=True)
-class Equations:
+class Equations(Serializable):
     """Coefficients of the Theorem 3.1 system.
 
     Parameters
@@ -92,7 +93,16 @@ class Equations:
         cls, psi_p: float, psi_n: float, constants: Constants,
         data_values: Sequence[float] = (1.0,), data_weights: Sequence[float] = (1.0,),
     ) -> Equations:
-        """Build the system from Gaussian-equivalence constants (THEORY.md §3)."""
+        """Build the system from Gaussian-equivalence constants (docs/theory.md §3).
+
+        Raises :class:`~rfdiff.errors.SpectrumResolutionError` when v_t^2 has underflowed to 0 while
+        mu_*^2 > 0 (t >~ 100 for tanh: v_t^2 ~ e^{-6t}): the memorization components of the spectrum
+        then sit below 1e-308 of s_t^2 and cannot be represented in float64.
+        """
+        if constants.v2 == 0.0 and constants.mustar2 > 0.0:
+            raise SpectrumResolutionError(
+                f"v_t^2 underflows float64 at t = {constants.t:g} (it decays like e^{{-4t}}, e^{{-6t}} for "
+                "odd sigma): the memorization components of the spectrum cannot be represented")
         return cls(
             psi_p=float(psi_p), psi_n=float(psi_n), a2e=constants.a2e, b2=constants.b**2,
             v2=constants.v2, s2=constants.s2, data_values=tuple(map(float, data_values)),
@@ -125,7 +135,7 @@ class Equations:
 
         ||W||/sqrt(d) -> 1 + sqrt(psi_p), ||X||/sqrt(n) <= sqrt(lambda_max)(1 + psi_n^{-1/2}),
         ||Omega||/sqrt(n) -> 1 + sqrt(psi_p/psi_n) for the three terms of the
-        Gaussian-equivalent U (THEORY.md §3).
+        Gaussian-equivalent U (docs/theory.md §3.3).
         """
         sp = math.sqrt(self.psi_p)
         g = (math.sqrt(self.a2e * max(self.data_values)) * (1 + sp) * (1 + 1 / math.sqrt(self.psi_n))
@@ -143,7 +153,7 @@ class Equations:
 
 
 @dataclass(frozen=True)
-class Resolvent:
+class Resolvent(Serializable):
     """Solution of Theorem 3.1 at an array of z, with diagnostics.
 
     Attributes

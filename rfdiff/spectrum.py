@@ -41,6 +41,7 @@ from scipy import fft
 from ._numerics import resolvent as _kern
 from ._numerics.arguments import real_array
 from .errors import ResolventConvergenceError, SpectrumResolutionError
+from .io import Serializable
 from .resolvent import Equations, solve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -116,7 +117,7 @@ def _zeta_and_slope(co, q: float, r: float) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class EdgeResult:
+class EdgeResult(Serializable):
     """An edge of the support located by the inverse map zeta(q) (offsets from s_t^2).
 
     Attributes
@@ -375,7 +376,7 @@ def _atom_weight_limit(eq: Equations, x0: float, gap: float) -> float:
 
 
 @dataclass(frozen=True)
-class Piece:
+class Piece(Serializable):
     """Chebyshev representation of rho on [a, b] (offsets zeta) in the variable theta.
 
     zeta(theta) = a + (b - a)(1 - cos theta)/2, theta = pi (1 + u)/2, u in [-1, 1], and
@@ -469,7 +470,7 @@ def _piece(
 
 
 @dataclass(frozen=True)
-class Component:
+class Component(Serializable):
     """One interval of the continuous spectrum.
 
     Attributes
@@ -562,7 +563,7 @@ def _sample_component(
 
 
 @dataclass(frozen=True)
-class Spectrum:
+class Spectrum(Serializable):
     """Spectrum of U in the proportional limit.
 
     Attributes

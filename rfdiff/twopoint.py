@@ -58,6 +58,7 @@ from ._numerics import resolvent as _kern
 from ._numerics import twopoint as _tp
 from ._numerics.arguments import complex_points, finite_nonnegative, tau_array
 from .errors import QuadratureError, ResolventConvergenceError
+from .io import Serializable
 from .resolvent import Equations, solve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -203,7 +204,7 @@ def two_point(eq: Equations, cst: Constants, z1: complex | Sequence[complex] | n
 
 
 @dataclass(frozen=True, eq=False)
-class Contour:
+class Contour(Serializable):
     """A contour rule around the spectrum of U with s and T at its nodes.
 
     Attributes
@@ -414,7 +415,7 @@ def contour(eq: Equations, cst: Constants, *, strategy: Strategy = "log", n: int
 
 
 @dataclass(frozen=True, eq=False)
-class LearningCurves:
+class LearningCurves(Serializable):
     """Limit learning curves of the gradient flow (docs/theory.md §2, §7).
 
     Attributes

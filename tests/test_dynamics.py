@@ -1,4 +1,4 @@
-"""Train loss from the spectral measure of s and the spectral timescales (THEORY.md §6–§7)."""
+"""Train loss from the spectral measure of s and the spectral timescales (docs/theory.md §6–§7)."""
 
 import math
 
@@ -44,7 +44,7 @@ def test_tau_mem_grows_linearly_with_psi_n_and_tau_gen_does_not():
     assert slope == pytest.approx(1.0, abs=0.15)
     # the loss-weighted time (the cluster's lower edge, ~75-80 % of the loss here) also grows
     # with n, but sublinearly in this range: exponent 0.66 at psi_p = 512 (0.72 at 4096), a finding
-    # beyond THEORY.md §6's linear suggestion; the test pins the qualitative claim only
+    # beyond docs/theory.md §6's linear suggestion; the test pins the qualitative claim only
     loss_times = np.array([o.tau_mem_loss for o in out])
     assert np.all(np.diff(loss_times) > 0)
     slope_loss = np.polyfit(np.log(psi_n), np.log(loss_times), 1)[0]

@@ -4,7 +4,7 @@ Checks, from the most to the least exact:
 * T(z, z) against the zeta-derivative of the one-point solver (exact identity, ~1e-11);
 * the one-point reconstruction q = m_K(w)/beta, s = (1 + w m_K(w))/beta (exact, ~1e-13);
 * contour L_train against rfdiff.dynamics.train_loss (two independent quadratures, ~1e-12);
-* tau = inf against THEORY.md §7's ridge-less formula (zeta- and z-derivatives at z = 0);
+* tau = inf against docs/theory.md §7.3's ridge-less formula (zeta- and z-derivatives at z = 0);
 * small-tau moment expansions of L_test (order 2) and L_gen (order 3), derived independently;
 * finite-size Gaussian-equivalent matrices (T off the diagonal, and the whole curves).
 The last section repeats these checks for anisotropic data (rho_Sigma with several atoms), plus
@@ -85,7 +85,7 @@ def test_symmetries_and_broadcasting(small):
 
 
 def _ge_two_point(model: rfdiff.RFModel, d: int, seed: int, z: np.ndarray) -> np.ndarray:
-    """(1/d) Tr[(U - z_a)^{-1} K (U - z_b)^{-1} K] on one Gaussian-equivalent draw (THEORY.md §3)."""
+    """(1/d) Tr[(U - z_a)^{-1} K (U - z_b)^{-1} K] on one Gaussian-equivalent draw (docs/theory.md §3.3)."""
     eq = model.equations
     rng = np.random.default_rng(seed)
     p, n = round(eq.psi_p * d), round(eq.psi_n * d)
@@ -122,7 +122,7 @@ def test_train_matches_dynamics(fig5):
 
 
 def test_tau_infinity_matches_ridgeless_formula(fig5):
-    # THEORY.md §7 at lambda = 0: L_test = 1 - 2 mu1^2 psi_p Delta s + mu1^2 psi_p Delta
+    # docs/theory.md §7.3 at lambda = 0: L_test = 1 - 2 mu1^2 psi_p Delta s + mu1^2 psi_p Delta
     # (mu1^2 d_zeta s + mu*^2 d_z s) at z = 0, from the one-point solver alone; the contour
     # result uses T at O(500^2) off-diagonal pairs. Finite differences (h = 1e-5): ~1e-8.
     m, eq, c = fig5, fig5.equations, fig5.constants
@@ -343,7 +343,7 @@ def test_aniso_tau_infinity_from_one_point(data):
     # At tau = inf, f(U) = -U^{-1} (s_t^2 > 0), so with K_{Sigma_t} = e^{-2t} K_Sigma + Delta_t K:
     #   L_test = 1 + c^2 psi_p [(mu1^2/Gamma_t^2) d_zeta(e^{-2t} r + Delta_t s) + mu*^2 d_z s - 2 s] (z = 0),
     #   L_train = 1 - c^2 psi_p s(0)
-    # (THEORY.md §7 for general Sigma), from the one-point solver alone; the contour result uses T at
+    # (docs/theory.md §7 for general Sigma), from the one-point solver alone; the contour result uses T at
     # ~10^5 off-diagonal pairs. Richardson differences (h = 1e-5): measured <= 5e-10.
     m = rfdiff.RFModel(psi_p=64, psi_n=8, t=0.1, data=data)
     eq, c = m.equations, m.constants

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..io import Serializable
+
 
 @dataclass(frozen=True)
-class Nodes:
+class Nodes(Serializable):
     """Nodes and weights of a contour rule (see the module notes).
 
     z, zeta, weight : all nodes, their offsets z - s_t^2 and dz/(2 pi i).
