@@ -432,41 +432,27 @@ class System:
         real = y_t == 0
         if real:
             y_t = mpf("1e-40") * self.ub if y_final_real is None else y_final_real
-        ps = self.path
-        xf, ytf = float(x), float(y_t)
-        Y = 4 * (abs(xf) + ps.ub)
-        y = max(Y, ytf)
-        zz = complex(xf, y)
-        q = 1 / (ps.mean_ev - zz)
-        r = ps.m1 * q
-        sol = ps.newton(q, r, zz)
-        assert sol is not None and ps.herglotz(sol[0], sol[1], sol[2], zz), "start failed"
-        q, r, s_, _ = sol
-        ratio = 0.3
-        steps = 0
-        while y > ytf:
-            y_new = max(y * ratio, ytf)
-            zz = complex(xf, y_new)
-            sol = ps.newton(q, r, zz, maxit=8)
-            if sol is not None and ps.herglotz(sol[0], sol[1], sol[2], zz) \
-                    and abs(sol[0] - q) <= abs(q) and abs(sol[1] - r) <= abs(r):
-                q, r, s_, it = sol
-                y = y_new
-                if it <= 4:
-                    ratio = max(ratio * ratio, 1e-4)
-            else:
-                ratio = math.sqrt(ratio)
-                if ratio > 0.9999:
-                    raise RuntimeError(f"continuation stalled at z = {zz}")
-            steps += 1
-            if steps > 5000:
-                raise RuntimeError("too many continuation steps")
-        q, r = mpc(q), mpc(r)
-        assert mp.dps == dps
         zt = mpc(x, y_t)
-        sol = self.newton(q, r, zt)
-        if sol is None or not self.herglotz(sol[0], sol[1], sol[2], zt) or abs(sol[0] - q) > 1e-8 * abs(q):
-            raise RuntimeError(f"polish failed at z = {zt}")
+        sol = None
+        for kind in ("float", "mp"):
+            # float64 cannot hold some extreme systems (psi_p = 1e-3: the terms of F2 cancel to
+            # ~1e-13): then the same path at 30 digits
+            try:
+                if kind == "float":
+                    q, r = self._path(self.path, float(x), float(y_t), 0.3, 1e-4, 0.9999)
+                else:
+                    with mpmath.workdps(30):
+                        q, r = self._path(self, x, y_t, mpf("0.3"), mpf("1e-4"), mpf("0.9999"))
+            except (RuntimeError, ZeroDivisionError):
+                continue
+            q, r = mpc(q), mpc(r)
+            sol = self.newton(q, r, zt)
+            if sol is not None and self.herglotz(sol[0], sol[1], sol[2], zt) and abs(sol[0] - q) <= 1e-8 * abs(q):
+                break
+            sol = None
+        assert mp.dps == dps
+        if sol is None:
+            raise RuntimeError(f"no solution at z = {zt}")
         q, r, s_, _ = sol
         if not real:
             return q, r, s_, None
@@ -477,6 +463,41 @@ class System:
         q0, r0, s0, _ = sol
         assert self.herglotz(q0, r0, s0, mpc(x, 0))
         return q0, r0, s0, near
+
+    @staticmethod
+    def _path(ps, x, y_t, ratio, min_ratio, max_ratio):
+        """Continuation from x + iY (Y = 4 (|x| + ub)) down to x + i y_t on the system ``ps`` (float64
+        or mpmath), each step accepted only if Newton converges in <= 8 iterations on the Herglotz side
+        and moves q and r by less than their size; the ratio y_new/y adapts."""
+        Y = 4 * (abs(x) + ps.ub)
+        y = max(Y, y_t)
+        cplx = complex if ps.kind == "float" else mpc
+        zz = cplx(x, y)
+        q = 1 / (ps.mean_ev - zz)
+        r = ps.m1 * q
+        sol = ps.newton(q, r, zz)
+        if sol is None or not ps.herglotz(sol[0], sol[1], sol[2], zz):
+            raise RuntimeError("start failed")
+        q, r, _s, _ = sol
+        steps = 0
+        while y > y_t:
+            y_new = max(y * ratio, y_t)
+            zz = cplx(x, y_new)
+            sol = ps.newton(q, r, zz, maxit=8)
+            if sol is not None and ps.herglotz(sol[0], sol[1], sol[2], zz) \
+                    and abs(sol[0] - q) <= abs(q) and abs(sol[1] - r) <= abs(r):
+                q, r, _s, it = sol
+                y = y_new
+                if it <= 4:
+                    ratio = max(ratio * ratio, min_ratio)
+            else:
+                ratio = ratio ** 0.5
+                if ratio > max_ratio:
+                    raise RuntimeError(f"continuation stalled at z = {zz}")
+            steps += 1
+            if steps > 5000:
+                raise RuntimeError("too many continuation steps")
+        return q, r
 
     def derivatives(self, q, r, z):
         """(s, ds/dz, ds/db2) at a solution, by implicit differentiation."""
@@ -832,13 +853,15 @@ def make_nstar():
         assert third > 0  # a minimum of the slope
         n_true = mpmath.exp(x_star)
         n_algo = n_star_algorithm(g, pp)
-        rows.append([pp, t, s(n_true, 30), s(n_algo, 30), s(slope(x_star), 20), s(third, 20)])
+        gen_star = ridgeless(pp, n_true, t)[2]
+        rows.append([pp, t, s(n_true, 30), s(n_algo, 30), s(slope(x_star), 20), s(third, 20), s(gen_star, 20)])
         print(f"  psi_p={pp} t={t}: n* = {mpmath.nstr(n_true, 15)}, algorithm on exact values "
               f"{mpmath.nstr(n_algo, 15)} (rel. bias {mpmath.nstr(n_algo / n_true - 1, 3)})", flush=True)
     header = {
         "table": "psi_n* = argmin_{psi_n} d log L_gen(inf)/d log psi_n (tanh, isotropic sigma_x^2 = 1), "
                  "psi_n searched in [psi_p/4, 4 psi_p]",
-        "columns": ["psi_p", "t", "n_star", "n_star_algorithm_exact", "min_slope", "g3_at_n_star"],
+        "columns": ["psi_p", "t", "n_star", "n_star_algorithm_exact", "min_slope", "g3_at_n_star",
+                    "L_gen_at_n_star"],
         "dps": 40,
         "digits": ">= 30 for n_star: root of d^2 g/dx^2 (g = log L_gen(inf), x = log psi_n) by mpmath.findroot "
                   "to 1e-30 with mpmath.diff derivatives (evaluated at 50 digits)",
