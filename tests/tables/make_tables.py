@@ -215,9 +215,11 @@ def constants_closed_form(act: str, t, sigma_x2):
     """Closed forms (erf, sin, sincos_c) from Gaussian integrals of exponentials; None for tanh.
 
     With X, Y ~ N(0, Gamma^2) of covariance alpha^2 = E[X Y] (X = g(u, v), Y = g(u, w)):
-    erf: E erf(X) erf(Y) = (2/pi) asin(2 alpha^2/(1 + 2 Gamma^2)), E erf'(Gamma z) = 2/sqrt(pi (1 + 2 Gamma^2));
+    erf: E erf(X) erf(Y) = (2/pi) asin(2 alpha^2/(1 + 2 Gamma^2)),
+    E erf'(Gamma z) = 2/sqrt(pi (1 + 2 Gamma^2));
     sin: E sin X sin Y = e^{-Gamma^2} sinh(alpha^2), E cos(Gamma z) = e^{-Gamma^2/2};
-    sincos_c (Gamma = 1): E[(sin + cos)(X) (sin + cos)(Y)] = e^{-Gamma^2 + alpha^2}, E (sin + cos)(Gamma z) = e^{-1/2}.
+    sincos_c (Gamma = 1): E[(sin + cos)(X) (sin + cos)(Y)] = e^{-Gamma^2 + alpha^2},
+    E (sin + cos)(Gamma z) = e^{-1/2}.
     v^2 = cross - a^2 alpha^2 is evaluated at 3 DPS digits (its cancellation is then harmless).
     """
     with mpmath.workdps(3 * DPS):
@@ -308,7 +310,7 @@ def make_constants():
                   f"{time.time() - t0:.0f} s", flush=True)
     header = {
         "table": "Gaussian-equivalence constants (docs/theory.md)",
-        "columns": ["activation", "sigma_x2", "t"] + CONST_COLS,
+        "columns": ["activation", "sigma_x2", "t", *CONST_COLS],
         "activations": {"tanh": "tanh(x)", "erf": "erf(x)", "sin": "sin(x)",
                         "sincos_c": "sin(x) + cos(x) - exp(-1/2) (centred for Gamma_t = 1, sigma_x2 = 1)"},
         "dps": DPS,
@@ -317,9 +319,10 @@ def make_constants():
         "digits": "values to >= 40 significant digits relative to each quantity (written with 34)",
         "checks": {"max rel. change of tanh quadrature, step 0.8 h (stored) vs step h":
                    mpmath.nstr(worst["coarse"], 3),
-                   f"max rel. diff quadrature vs closed forms (erf, sin, sincos_c at t = {QUAD_VALIDATION_T})":
+                   f"max rel. diff quadrature vs closed forms (erf, sin, sincos_c, t = {QUAD_VALIDATION_T})":
                    mpmath.nstr(worst["closed"], 3),
-                   "max rel. diff s2 = mustar2 - v2 vs E(sigma - m - b v)^2": mpmath.nstr(worst["s2_direct"], 3),
+                   "max rel. diff s2 = mustar2 - v2 vs E(sigma - m - b v)^2":
+                   mpmath.nstr(worst["s2_direct"], 3),
                    "max rel. diff a from Stein vs grid E[u m(u)]/alpha": mpmath.nstr(worst["a_grid"], 3)},
         "seconds": round(time.time() - t0, 1),
         "command": f"{COMMAND} constants",
@@ -447,7 +450,8 @@ class System:
                 continue
             q, r = mpc(q), mpc(r)
             sol = self.newton(q, r, zt)
-            if sol is not None and self.herglotz(sol[0], sol[1], sol[2], zt) and abs(sol[0] - q) <= 1e-8 * abs(q):
+            if sol is not None and self.herglotz(sol[0], sol[1], sol[2], zt) \
+                    and abs(sol[0] - q) <= 1e-8 * abs(q):
                 break
             sol = None
         assert mp.dps == dps
@@ -501,7 +505,7 @@ class System:
 
     def derivatives(self, q, r, z):
         """(s, ds/dz, ds/db2) at a solution, by implicit differentiation."""
-        F1, F2, J, ssum, ex = self.evaluate(q, r, z)
+        _f1, _f2, J, ssum, ex = self.evaluate(q, r, z)
         det = J[0][0] * J[1][1] - J[0][1] * J[1][0]
 
         def lin(f1, f2):  # J^{-1} (f1, f2)
@@ -531,7 +535,7 @@ def condition(sysm, q, r, z):
     A solver whose residual is eps relative to the sum of |terms| of each equation returns the exact
     solution of a system perturbed by that much: dx = J^{-1} dF, so |dq|/|q| <= eps kappa_q etc.
     """
-    F1, F2, J, ssum, ex = sysm.evaluate(q, r, z)
+    _f1, _f2, J, ssum, ex = sysm.evaluate(q, r, z)
     pp = sysm.pp
     D = 1 + sysm.alpha * r + sysm.beta * q
     shat = sysm.b2 * pp + 1 / q
@@ -568,6 +572,20 @@ def resolvent_points(sysm):
     return [mpc(float(mpmath.re(z)), float(mpmath.im(z))) for z in real + cplx]
 
 
+def compact_resolvent_row(row):
+    """30 significant digits; the imaginary parts of real boundary values in gaps (exactly 0 there,
+    ~1e-150 of roundoff) written as "0"; s = r for isotropic data, written as null."""
+    with mpmath.workdps(50):
+        vals = [mpf(x) for x in row[11:17]]
+        if row[10] == "gap":
+            vals[1] = vals[3] = vals[5] = mpf(0)
+        out = [s(v, 30) if v != 0 else "0" for v in vals]
+    if row[0] == "iso":
+        out[4] = out[5] = None
+    # the coefficients (a2e, b2, v2, s2) depend on t only: they go to the header (coefficients_by_t)
+    return row[:4] + row[8:11] + out + [float(f"{row[17]:.3g}")]
+
+
 def make_resolvent(ts=RES_T, out="resolvent.json"):
     mp.dps = DPS
     t0 = time.time()
@@ -590,23 +608,30 @@ def make_resolvent(ts=RES_T, out="resolvent.json"):
                     kappa = condition(sysm, q, r, z)
                     where = "offaxis" if mpmath.im(z) != 0 else (
                         "support" if mpmath.im(q) > mpf(10) ** -40 * abs(q) else "gap")
-                    rows.append([data, t, pp, pn, *coef, float(mpmath.re(z)), float(mpmath.im(z)), where,
-                                 s(mpmath.re(q)), s(mpmath.im(q)), s(mpmath.re(r)), s(mpmath.im(r)),
-                                 s(mpmath.re(s_)), s(mpmath.im(s_)), float(kappa)])
+                    rows.append(compact_resolvent_row(
+                        [data, t, pp, pn, *coef, float(mpmath.re(z)), float(mpmath.im(z)), where,
+                         s(mpmath.re(q)), s(mpmath.im(q)), s(mpmath.re(r)), s(mpmath.im(r)),
+                         s(mpmath.re(s_)), s(mpmath.im(s_)), float(kappa)]))
             print(f"  t={t} {data}: {len(rows)} rows, {time.time() - t0:.0f} s", flush=True)
     header = {
         "table": "Theorem 3.1 (docs/theory.md): q, r, s at z; tanh coefficients at sigma_x2 = 1",
-        "columns": ["data", "t", "psi_p", "psi_n", "a2e", "b2", "v2", "s2", "z_re", "z_im", "where",
+        "columns": ["data", "t", "psi_p", "psi_n", "z_re", "z_im", "where",
                     "q_re", "q_im", "r_re", "r_im", "s_re", "s_im", "kappa"],
+        "coefficients_by_t": {repr(t): list(tanh_coefficients(t)[0]) for t in ts},
         "data": {"iso": "rho_Sigma = delta_1", "aniso": "rho_Sigma = 0.5 delta_0.5 + 0.5 delta_1.5"},
         "dps": DPS,
         "digits": ">= 40 (Newton to 1e-52 relative at 60 digits); real z: exact axis solution, agreeing "
                   f"with Im z = 1e-40 ub to {mpmath.nstr(worst_axis, 3)}",
-        "coefficients": "a2e = a_t^2 e^{-2t}, b2 = b_t^2, v2, s2 of tanh (sigma_x^2 = 1) rounded to float64; "
+        "coefficients": "coefficients_by_t[t] = [a2e, b2, v2, s2]: a_t^2 e^{-2t}, b_t^2, v_t^2, s_t^2 "
+                        "of tanh "
+                        "(sigma_x^2 = 1) rounded to float64; "
                         "the reference solves the system with exactly these numbers",
         "kappa": "relative condition number of (q, r, s) w.r.t. relative perturbations of the terms of the "
                  "two equations (see condition()): a solver with residual eps is good to ~ eps * kappa",
         "where": "offaxis, or for real z: support (Im q(x + i0) > 0) or gap",
+        "storage": "30 significant digits; Im of gap rows (exactly 0) written as 0; "
+                   "s = r for iso rows: null; "
+                   "kappa to 3 digits",
         "seconds": round(time.time() - t0, 1),
         "command": f"{COMMAND} resolvent",
     }
@@ -656,7 +681,10 @@ def mp_stieltjes_quad(w, y):
 
     # k = a + (b - a)(1 - cos th)/2 removes the square-root edges
     half = (b - a) / 2
-    f = lambda th: dens(a + half * (1 - mpmath.cos(th))) * half * mpmath.sin(th) / (a + half * (1 - mpmath.cos(th)) - w)
+    def f(th):
+        k = a + half * (1 - mpmath.cos(th))
+        return dens(k) * half * mpmath.sin(th) / (k - w)
+
     val = mpmath.quad(f, [0, mpmath.pi / 2, mpmath.pi])
     return val + (atom / (0 - w) if atom else 0)
 
@@ -679,7 +707,8 @@ def make_mp():
                     m = mp_stieltjes_ref(w, y)
                     F_m = 2 * y * w * m + w - 1 + y
                     kappa = (abs(w * (y * m * m + m) / F_m) + abs(y * (w * m * m + m) / F_m)) / abs(m)
-                    rows.append([y, float(mpmath.re(w)), float(mpmath.im(w)), s(mpmath.re(m)), s(mpmath.im(m)),
+                    rows.append([y, float(mpmath.re(w)), float(mpmath.im(w)), s(mpmath.re(m)),
+                                 s(mpmath.im(m)),
                                  float(kappa)])
         # branch check by quadrature of the density at points off the support
         worst = mpf(0)
@@ -690,11 +719,13 @@ def make_mp():
                 worst = max(worst, e)
                 assert e < mpf("1e-30"), (y, w, e)
     header = {
-        "table": "Marchenko–Pastur Stieltjes transform m(w) = int dmu(k)/(k - w), ratio y (atom 1 - 1/y at 0 if y > 1)",
+        "table": "Marchenko–Pastur Stieltjes transform m(w) = int dmu(k)/(k - w), ratio y "
+                 "(atom 1 - 1/y at 0 if y > 1)",
         "columns": ["y", "w_re", "w_im", "m_re", "m_im", "kappa"],
         "dps": 100,
         "digits": ">= 60 (root of the quadratic at 100 digits); real w: boundary value m(w + i0)",
-        "branch": "Herglotz: Im m > 0 and Im(w m) >= 0 for Im w > 0 (exactly one root qualifies), m(conj w) = "
+        "branch": "Herglotz: Im m > 0 and Im(w m) >= 0 for Im w > 0 (exactly one root qualifies), "
+                  "m(conj w) = "
                   f"conj m(w); checked against quadrature of the density at 15 points (max rel. diff "
                   f"{mpmath.nstr(worst, 3)})",
         "kappa": "(|w dm/dw| + |y dm/dy|)/|m|: relative condition number w.r.t. relative changes of w and y",
@@ -764,10 +795,12 @@ def make_ridgeless(check=None):
         rows.append([pp, pn, t, s(train), s(test), s(gen)])
         print(f"  {pp} {pn} {t}: L_gen(inf) = {mpmath.nstr(gen, 12)}", flush=True)
     header = {
-        "table": "ridge-less (tau = inf) limit losses, tanh, isotropic sigma_x^2 = 1 (derivation: make_tables.py)",
+        "table": "ridge-less (tau = inf) limit losses, tanh, isotropic sigma_x^2 = 1 "
+                 "(derivation: make_tables.py)",
         "columns": ["psi_p", "psi_n", "t", "L_train", "L_test", "L_gen"],
         "dps": DPS,
-        "digits": ">= 40: Theorem 3.1 at z = 0 by Newton to 1e-52 and exact implicit derivatives; the constants "
+        "digits": ">= 40: Theorem 3.1 at z = 0 by Newton to 1e-52 and exact implicit derivatives; "
+                  "the constants "
                   "from the constants-table quadrature at full precision (not rounded to float64)",
         "validated_by_selfcheck": check,
         "seconds": round(time.time() - t0, 1),
@@ -800,7 +833,8 @@ def np_gradient(y, x):
     """numpy.gradient on a uniform grid: central differences inside, one-sided at the ends."""
     h = x[1] - x[0]
     n = len(y)
-    return [(y[1] - y[0]) / h] + [(y[i + 1] - y[i - 1]) / (2 * h) for i in range(1, n - 1)] + [(y[-1] - y[-2]) / h]
+    inner = [(y[i + 1] - y[i - 1]) / (2 * h) for i in range(1, n - 1)]
+    return [(y[1] - y[0]) / h, *inner, (y[-1] - y[-2]) / h]
 
 
 def n_star_algorithm(g, psi_p, span=4, points=13):
@@ -817,7 +851,7 @@ def n_star_algorithm(g, psi_p, span=4, points=13):
     xf = [x[k - 1] + (x[k + 1] - x[k - 1]) * j / 8 for j in range(9)]
     sf = np_gradient([g(v) for v in xf], xf)
     m = min(max(min(range(9), key=lambda i: sf[i]), 1), 7)
-    x0, x1, x2 = xf[m - 1], xf[m], xf[m + 1]
+    x0, x1 = xf[m - 1], xf[m]
     y0, y1, y2 = sf[m - 1], sf[m], sf[m + 1]
     h = x1 - x0
     c2 = (y0 - 2 * y1 + y2) / (2 * h * h)
@@ -836,14 +870,13 @@ def make_nstar():
     for pp, t in NSTAR_CELLS:
         g = log_gen_function(pp, t)
 
-        def slope(x):
+        def slope(x, g=g):
             return mpmath.diff(g, x, 1)
 
-        def curv(x):
+        def curv(x, g=g):
             return mpmath.diff(g, x, 2)
 
         # bracket the minimum of the slope on a fine log grid over [psi_p/4, 4 psi_p]
-        xs = [mpmath.log(pp) + mpmath.log(4) * (k / mpf(24) - 1) * 2 + mpmath.log(4) for k in range(25)]
         xs = [mpmath.log(pp) - mpmath.log(4) + 2 * mpmath.log(4) * k / 24 for k in range(25)]
         sl = [slope(x) for x in xs]
         k = min(range(1, 24), key=lambda i: sl[i])
@@ -854,7 +887,8 @@ def make_nstar():
         n_true = mpmath.exp(x_star)
         n_algo = n_star_algorithm(g, pp)
         gen_star = ridgeless(pp, n_true, t)[2]
-        rows.append([pp, t, s(n_true, 30), s(n_algo, 30), s(slope(x_star), 20), s(third, 20), s(gen_star, 20)])
+        rows.append([pp, t, s(n_true, 30), s(n_algo, 30), s(slope(x_star), 20), s(third, 20),
+                     s(gen_star, 20)])
         print(f"  psi_p={pp} t={t}: n* = {mpmath.nstr(n_true, 15)}, algorithm on exact values "
               f"{mpmath.nstr(n_algo, 15)} (rel. bias {mpmath.nstr(n_algo / n_true - 1, 3)})", flush=True)
     header = {
@@ -863,10 +897,12 @@ def make_nstar():
         "columns": ["psi_p", "t", "n_star", "n_star_algorithm_exact", "min_slope", "g3_at_n_star",
                     "L_gen_at_n_star"],
         "dps": 40,
-        "digits": ">= 30 for n_star: root of d^2 g/dx^2 (g = log L_gen(inf), x = log psi_n) by mpmath.findroot "
+        "digits": ">= 30 for n_star: root of d^2 g/dx^2 (g = log L_gen(inf), x = log psi_n) by "
+                  "mpmath.findroot "
                   "to 1e-30 with mpmath.diff derivatives (evaluated at 50 digits)",
-        "n_star_algorithm_exact": "what rfdiff.n_star's grid + parabola algorithm (span 4, 13 + 9 points) returns "
-                                  "when fed exact L_gen(inf): its discretisation bias, independent of float64",
+        "n_star_algorithm_exact": "what rfdiff.n_star's grid + parabola algorithm (span 4, 13 + 9 points) "
+                                  "returns when fed exact L_gen(inf): its discretisation bias, independent "
+                                  "of float64",
         "g3_at_n_star": "d^3 g/dx^3 at the minimum (> 0): sets how slope errors move the vertex",
         "seconds": round(time.time() - t0, 1),
         "command": f"{COMMAND} nstar",
@@ -927,7 +963,8 @@ def selfcheck(d=200, seeds=8):
                                  "se": [float(f"{x:.2g}") for x in se], "z": [round(x, 2) for x in z]}
         print(f"  selfcheck {pp, pn, t}: z = {np.round(z, 2)}", flush=True)
         assert np.all(ok), (pp, pn, t, mean, theory, se)
-    return {"d": d, "seeds": seeds, "quantities": ["(1/d)Tr K U^-1", "(1/d)Tr U^-1 K U^-1 K", "(1/d)Tr U^-2 K",
+    return {"d": d, "seeds": seeds, "quantities": ["(1/d)Tr K U^-1", "(1/d)Tr U^-1 K U^-1 K",
+                                                    "(1/d)Tr U^-2 K",
                                                     "L_train", "L_test", "L_gen"], "cells": out}
 
 
