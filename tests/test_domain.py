@@ -347,8 +347,8 @@ SMALL_PSI_P = [("iso", 0.0001, 0.021544346900318832, 4641.588833612777), ("iso",
 @pytest.mark.xfail(strict=True, reason="finding of the issue-9 tables: rfdiff.resolvent.solve does not "
                    "converge at z = -1 (far below the spectrum, where q is real and smooth) for "
                    "psi_p <= 0.02 in 7 of the 413 cells of resolvent.json (the path stalls at "
-                   "Im z ~ 7e-14, its floor; z = -0.999 and -1.5 converge); it raises ResolventConvergenceError, which the contract "
-                   "allows, at the easiest point of the domain")
+                   "Im z ~ 7e-14, its floor; z = -0.999 and -1.5 converge); it raises "
+                   "ResolventConvergenceError, which the contract allows, at the easiest point of the domain")
 def test_resolvent_converges_far_below_the_spectrum_at_small_psi_p(cell):
     # issue 9 (tables). The coefficients are the table's (tanh at t, rounded to float64); the value itself
     # is checked by tests/test_tables.py::test_resolvent_table once it converges.

@@ -247,6 +247,19 @@ RL_KNOWN: dict[tuple, str] = {
        for pn in (1024.0, 65535.0, 65535.99, 65536.0, 70000.0) for t in (1e-4, 0.01, 0.1, 1.0)},
     ("fast-1e-10", (1024.0, 1000.0, 1.0)): "issue 9 defect 2 (the same cancellation at psi_p = 1024): L_test "
                                            "off by 2.8e-10 at accuracy 1e-10",
+    **{("reference", (16.0, pn, 0.1)): "issue 9 defect 1: 4096-node cap (L_gen(inf) off by 3.4e-8, 6.3e-4, "
+       "2.4e-2 at psi_n = 14.9, 14.98, 14.998)" for pn in (14.9, 14.98, 14.998)},
+    **{("reference", (64.0, 62.9999999, t)): "issue 9 defects 1 and 4: atom of weight 1.6e-9 at s_t^2; "
+       "'density not resolved' RuntimeWarning, and at t = 1e-4 L_gen(inf) off by 4.7e-7 on a capped contour"
+       for t in (1e-4, 0.01, 0.1, 1.0)},
+    **{("reference", (65536.0, pn, t)): "issue 9 defect 2 (MP cancellation at psi_p = 65536): losses off by "
+       "5e-9 ... 2e-5, and RuntimeWarnings ('density not resolved', atom weight) near psi_n = psi_p"
+       for pn in (1024.0, 65535.0, 65535.99, 65536.0, 70000.0) for t in (1e-4, 0.1, 1.0)},
+    **{("reference", (65536.0, pn, 0.01)): "issue 9 defect 2 (MP cancellation at psi_p = 65536): losses off "
+       "by 5e-9, and 'density not resolved' RuntimeWarnings" for pn in (1024.0, 65535.0, 65535.99, 65536.0)},
+    ("reference", (1024.0, 1000.0, 1.0)): "issue 9 (defect 7's warning): 'density on [0.0273605, "
+                                          "0.0275822] not resolved' RuntimeWarning although L_gen(inf) is "
+                                          "right to 1e-12",
     ("fast-1e-9", (64.0, 8.0, 1e-4)): "issue 9 defect 6: the fast map's error estimate (n/2-node rule: "
                                       "6.8e-4) "
                                       "warns although L_gen(inf) = 2564.8 is right to 1e-11 relative",
@@ -312,6 +325,8 @@ NS_KNOWN: dict[tuple, str] = {
                             "losses' MP cancellation at psi_p = 65536",
     (1e-10, 65536.0, 0.1): "issue 9 defect 2: n* off by 3.1e-5 relative (bound 3.5e-6) from the fast "
                            "losses' MP cancellation at psi_p = 65536",
+    (None, 65536.0, 0.1): "issue 9 defects 1/2 (found by the n* table): the reference path returns "
+                          "n* = 17358 against 59069.7 (-71 %), silently",
 }
 
 
