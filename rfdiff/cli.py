@@ -16,10 +16,11 @@ Output paths (``--plot``, ``--out``) are checked writable before any computation
 ``tanh``, ``erf`` and ``relu`` (max(x, 0) centred at Gamma_t, i.e. minus E relu(Gamma_t z) =
 Gamma_t/sqrt(2 pi), with its Gaussian-equivalence constants in closed form).
 
-Exit codes (also in ``rfdiff --help``): 0 success; 2 bad input (one line naming the option);
-3 a quantity could not be computed (a :class:`rfdiff.NumericalError`: one line saying what, the
-other fields still printed, the missing ones null with their reason); 4 internal error (one line;
-please report it); 130 interrupted (Ctrl-C; no half-written file is left). Progress goes to stderr:
+Exit codes (also in ``rfdiff --help``): exit code 0 on success; exit code 2 on bad input (one line
+naming the option); exit code 3 when a quantity could not be computed (a :class:`rfdiff.NumericalError`:
+one line saying what, the other fields still printed, the missing ones null with their reason); exit
+code 4 on an internal error (one line; please report it); exit code 130 when interrupted (Ctrl-C; no
+half-written file is left). Progress goes to stderr:
 a bar on a terminal, plain lines otherwise.
 """
 
