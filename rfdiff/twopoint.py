@@ -219,9 +219,10 @@ class Contour(Serializable):
         the n/2-point sub-rule (``rfdiff._numerics.contours.Nodes``).
     s : ndarray of complex
         s(z_j) of Theorem 3.1 at the upper-half nodes (``rule.upper``).
-    T : ndarray of complex
-        (1/Gamma_t^2)(1/d) Tr[R_i K R_j K_{Sigma_t}] for i over the upper-half nodes and j over all nodes:
-        the two-point piece of the test loss (= (1/d) Tr[R_i K R_j K] for isotropic data).
+    T_re, T_im : ndarray
+        Real and imaginary parts of (1/Gamma_t^2)(1/d) Tr[R_i K R_j K_{Sigma_t}] for i over the upper-half
+        nodes and j over all nodes: the two-point piece of the test loss (= (1/d) Tr[R_i K R_j K] for
+        isotropic data). ``T`` is the complex array.
     mass : float
         -sum_j weight_j s_j, the mass of nu_s seen by the contour (1 when it encloses all of it).
     fallbacks : int
@@ -232,9 +233,15 @@ class Contour(Serializable):
     strategy: str
     rule: _ct.Nodes
     s: np.ndarray
-    T: np.ndarray
+    T_re: np.ndarray
+    T_im: np.ndarray
     mass: float
     fallbacks: int
+
+    @property
+    def T(self) -> np.ndarray:
+        """T_re + i T_im."""
+        return self.T_re + 1j * self.T_im
 
     @property
     def n(self) -> int:
@@ -274,8 +281,8 @@ def _to_all(x: np.ndarray, nodes: _ct.Nodes) -> np.ndarray:
     return out
 
 
-def _t_rows(eq: Equations, cst: Constants, nodes: _ct.Nodes, up: _Pieces) -> np.ndarray:
-    """T_pop(z_i, z_j), i over the upper-half nodes, j over all nodes."""
+def _t_rows(eq: Equations, cst: Constants, nodes: _ct.Nodes, up: _Pieces) -> tuple[np.ndarray, np.ndarray]:
+    """T_pop(z_i, z_j), i over the upper-half nodes, j over all nodes (real and imaginary parts)."""
     rows = np.arange(nodes.upper.size, dtype=np.int64)
     full = _Pieces(**{k: (None if v is None else _to_all(v, nodes)) for k, v in up.__dict__.items()})
     # the upper nodes are full[nodes.upper]; rows index into that subset via nodes.upper
@@ -285,10 +292,9 @@ def _t_rows(eq: Equations, cst: Constants, nodes: _ct.Nodes, up: _Pieces) -> np.
         return _tp.iso_rows(full.w, full.p, full.beta, full.delta, rows_all, y, y / eq.psi_n,
                             float(eq.a2e * eq.data_values[0]), float(eq.v2), _mp.moments(y))
     wk, ws = cst.delta / cst.gamma2, math.exp(-2.0 * cst.t) / cst.gamma2
-    _t_kk, t_pop = _tp.aniso_rows(full.q, full.delta, np.ascontiguousarray(full.h),
-                                  np.ascontiguousarray(full.g), rows_all, eq.pi, eq.lam, float(eq.psi_p),
-                                  float(eq.psi_n), float(eq.v2), float(eq.a2e), wk, ws)
-    return t_pop
+    return _tp.aniso_rows(full.q, full.delta, np.ascontiguousarray(full.h), np.ascontiguousarray(full.g),
+                          rows_all, eq.pi, eq.lam, float(eq.psi_p), float(eq.psi_n), float(eq.v2),
+                          float(eq.a2e), wk, ws)
 
 
 #: ln(1/accuracy) margin of the first node estimate (the n/2 rule must meet the accuracy)
@@ -406,9 +412,10 @@ def contour(eq: Equations, cst: Constants, *, strategy: Strategy = "log", n: int
     else:
         raise ValueError(f"strategy must be 'log' or 'components', got {strategy!r}")
     up, fallbacks = _march(eq, nodes)
-    T = _t_rows(eq, cst, nodes, up)
+    T_re, T_im = _t_rows(eq, cst, nodes, up)
     mass = float(-(nodes.mult * nodes.weight[nodes.upper] * up.s).sum().real)
-    return Contour(equations=eq, strategy=strategy, rule=nodes, s=up.s, T=T, mass=mass, fallbacks=fallbacks)
+    return Contour(equations=eq, strategy=strategy, rule=nodes, s=up.s, T_re=T_re, T_im=T_im, mass=mass,
+                   fallbacks=fallbacks)
 
 
 # ---------------------------------------------------------------- learning curves
@@ -481,8 +488,9 @@ def _score_offset(eq: Equations, cst: Constants) -> float:
 def _losses(ct: Contour, cst: Constants, a: np.ndarray, ridge: float
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(L_test, L_train) by the n-node rule and by the n/2-node rule of the contour, at rates a."""
-    return _loss.assemble(ct.rule, ct.s, ct.T, c2=cst.mu1**2 * cst.delta / cst.gamma2, mu1sq=cst.mu1**2,
-                          mustar2=cst.mustar2, psi_p=float(ct.equations.psi_p), a=a, ridge=ridge)
+    return _loss.assemble(ct.rule, ct.s, ct.T_re, ct.T_im, c2=cst.mu1**2 * cst.delta / cst.gamma2,
+                          mu1sq=cst.mu1**2, mustar2=cst.mustar2, psi_p=float(ct.equations.psi_p), a=a,
+                          ridge=ridge)
 
 
 def learning_curves(eq: Equations, cst: Constants, tau: float | Sequence[float] | np.ndarray, *,

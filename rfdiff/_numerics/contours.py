@@ -35,6 +35,8 @@ class Nodes(Serializable):
     pair : for every node, the position in ``upper`` of itself or of its conjugate.
     coarse : indices of the nodes of the n/2-point rule; coarse_upper : positions in ``upper`` of its
         upper-half nodes; coarse_mult : their multiplicities.
+    cmult : per upper node, its multiplicity in the n/2-point rule (0 if not a node of it).
+    col_coarse : per node, whether it is a node of the n/2-point rule.
     sizes : nodes per ellipse.
     """
 
@@ -47,6 +49,8 @@ class Nodes(Serializable):
     coarse: np.ndarray
     coarse_upper: np.ndarray
     coarse_mult: np.ndarray
+    cmult: np.ndarray
+    col_coarse: np.ndarray
     sizes: tuple[int, ...]
 
     @property
@@ -77,11 +81,17 @@ def _assemble(ellipses: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Node
         zetas.append(zeta)
         ws.append(w)
         base += n
+    n_all = base
+    cmult = np.zeros(len(upper))
+    cmult[coarse_upper] = coarse_mult
+    col_coarse = np.zeros(n_all, np.bool_)
+    col_coarse[coarse] = True
     return Nodes(
         z=np.concatenate(zs), zeta=np.concatenate(zetas), weight=np.concatenate(ws),
         upper=np.array(upper, np.int64), mult=np.array(mult), pair=np.array(pair, np.int64),
         coarse=np.array(coarse, np.int64), coarse_upper=np.array(coarse_upper, np.int64),
-        coarse_mult=np.array(coarse_mult), sizes=tuple(int(z.size) for z, _, _ in ellipses),
+        coarse_mult=np.array(coarse_mult), cmult=cmult, col_coarse=col_coarse,
+        sizes=tuple(int(z.size) for z, _, _ in ellipses),
     )
 
 

@@ -8,12 +8,16 @@ f(z) = (e^{-a (z + lam)} - 1)/(z + lam) (entire in z; -1/(z + lam) at tau = inf)
 
 with c^2 = mu_1^2 Delta_t/Gamma_t^2, K_pop = (1/Gamma_t^2) K_{Sigma_t} (= K for isotropic data) and
 (1/d) Tr g K = -psi_p sum_j w_j s_j g(z_j), (1/d) Tr f K f K_pop = sum_ij F_i T_ij F_j, F_j = w_j f(z_j).
-Only upper-half nodes are summed (real results; conjugate partners by multiplicity). The quadratic form
-is a Numba kernel (a BLAS product would start threads that oversubscribe a busy 2-core machine by 15x),
-and it accumulates the n/2-point sub-rule in the same pass over T, so the error estimate is free.
+Only upper-half nodes are summed (real results; conjugate partners by multiplicity). Everything is one
+Numba kernel: f at the nodes, the one-point sums and the quadratic form (real and imaginary parts held
+apart so that the loop over tau vectorises; a BLAS product would start threads that oversubscribe a
+busy 2-core machine), accumulating the n/2-point sub-rule in the same pass, so the error estimate is
+free.
 """
 
 from __future__ import annotations
+
+import math
 
 import numba
 import numpy as np
@@ -21,83 +25,113 @@ import numpy as np
 from .contours import Nodes
 
 
-def f_values(z: np.ndarray, a: np.ndarray, ridge: float = 0.0) -> np.ndarray:
-    """f(z_j; a_k) = (e^{-a_k (z_j + ridge)} - 1)/(z_j + ridge) on nodes (rows) x rates (columns).
+@numba.njit(cache=True)
+def _f(z, a, ridge):
+    """(e^{-a (z + ridge)} - 1)/(z + ridge), complex z; a = inf gives -1/(z + ridge), a = 0 gives 0.
 
-    a = inf gives -1/(z + ridge); a = 0 gives 0. expm1 keeps |a z| << 1 exact.
+    expm1 of x + iy as expm1(x) cos y - 2 sin(y/2)^2 + i e^x sin y: no cancellation for small |x + iy|.
     """
     zr = z + ridge
-    fin = np.isfinite(a)
-    out = np.empty((z.size, a.size), np.complex128)
-    out[:, fin] = np.expm1(-np.outer(zr, a[fin])) / zr[:, None]
-    out[:, ~fin] = -1.0 / zr[:, None]
-    return out
+    if math.isinf(a):
+        return -1.0 / zr
+    x = -a * zr
+    e = math.expm1(x.real)
+    sh = math.sin(0.5 * x.imag)
+    em1 = complex(e * math.cos(x.imag) - 2.0 * sh * sh, (e + 1.0) * math.sin(x.imag))
+    return em1 / zr
 
 
 @numba.njit(cache=True)
-def _quadratic(T, F, upper, mult, cmult, col_coarse):
-    """sum_ij F_i T_ij F_j for each column of F, over all nodes (upper rows, multiplicities ``mult``) and
-    over the n/2 sub-rule (rows with ``cmult`` > 0, columns with ``col_coarse``; F doubled there)."""
-    n_up, n_all = T.shape
-    K = F.shape[1]
-    out = np.zeros(K)
-    out_c = np.zeros(K)
-    acc = np.empty(K, np.complex128)
-    acc_c = np.empty(K, np.complex128)
+def _kernel(z, w, s_up, upper, mult, cmult, col_coarse, Tr, Ti, a, ridge, psi_p, c2, mu1sq, mustar2):
+    n_up, n_all = Tr.shape
+    K = a.shape[0]
+    Fr = np.empty((n_all, K))
+    Fi = np.empty((n_all, K))
+    for j in range(n_all):
+        for k in range(K):
+            F = w[j] * _f(z[j], a[k], ridge)
+            Fr[j, k] = F.real
+            Fi[j, k] = F.imag
+    # one-point sums over the upper nodes (n-node rule and n/2-node sub-rule)
+    j_k2 = np.zeros(K)
+    j_k1 = np.zeros(K)
+    j_tr = np.zeros(K)
+    c_k2 = np.zeros(K)
+    c_k1 = np.zeros(K)
+    c_tr = np.zeros(K)
     for i in range(n_up):
-        acc[:] = 0.0
-        acc_c[:] = 0.0
+        ii = upper[i]
+        ws = w[ii] * s_up[i]
+        zi = z[ii]
+        for k in range(K):
+            f = complex(Fr[ii, k], Fi[ii, k]) / w[ii]
+            chi = f * (f * zi + 2.0)
+            v2 = (ws * f * f).real
+            v1 = (ws * f).real
+            vt = (ws * chi).real
+            j_k2[k] += mult[i] * v2
+            j_k1[k] += mult[i] * v1
+            j_tr[k] += mult[i] * vt
+            if cmult[i] > 0.0:
+                c_k2[k] += 2.0 * cmult[i] * v2
+                c_k1[k] += 2.0 * cmult[i] * v1
+                c_tr[k] += 2.0 * cmult[i] * vt
+    # the quadratic form sum_ij F_i T_ij F_j
+    q = np.zeros(K)
+    q_c = np.zeros(K)
+    ar = np.empty(K)
+    ai = np.empty(K)
+    cr = np.empty(K)
+    ci = np.empty(K)
+    for i in range(n_up):
+        ar[:] = 0.0
+        ai[:] = 0.0
+        cr[:] = 0.0
+        ci[:] = 0.0
         for j in range(n_all):
-            t = T[i, j]
+            tr = Tr[i, j]
+            ti = Ti[i, j]
             if col_coarse[j]:
                 for k in range(K):
-                    v = t * F[j, k]
-                    acc[k] += v
-                    acc_c[k] += v
+                    vr = tr * Fr[j, k] - ti * Fi[j, k]
+                    vi = tr * Fi[j, k] + ti * Fr[j, k]
+                    ar[k] += vr
+                    ai[k] += vi
+                    cr[k] += vr
+                    ci[k] += vi
             else:
                 for k in range(K):
-                    acc[k] += t * F[j, k]
+                    ar[k] += tr * Fr[j, k] - ti * Fi[j, k]
+                    ai[k] += tr * Fi[j, k] + ti * Fr[j, k]
         ii = upper[i]
         for k in range(K):
-            out[k] += mult[i] * (F[ii, k] * acc[k]).real
+            q[k] += mult[i] * (Fr[ii, k] * ar[k] - Fi[ii, k] * ai[k])
         if cmult[i] > 0.0:
             for k in range(K):
-                out_c[k] += 4.0 * cmult[i] * (F[ii, k] * acc_c[k]).real
-    return out, out_c
+                q_c[k] += 4.0 * cmult[i] * (Fr[ii, k] * cr[k] - Fi[ii, k] * ci[k])
+    test = np.empty(K)
+    train = np.empty(K)
+    test_c = np.empty(K)
+    train_c = np.empty(K)
+    for k in range(K):
+        if a[k] == 0.0:
+            test[k] = train[k] = test_c[k] = train_c[k] = 1.0
+            continue
+        test[k] = 1.0 + c2 * (mu1sq * q[k] - psi_p * (mustar2 * j_k2[k] + 2.0 * j_k1[k]))
+        train[k] = 1.0 - c2 * psi_p * j_tr[k]
+        test_c[k] = 1.0 + c2 * (mu1sq * q_c[k] - psi_p * (mustar2 * c_k2[k] + 2.0 * c_k1[k]))
+        train_c[k] = 1.0 - c2 * psi_p * c_tr[k]
+    return test, train, test_c, train_c
 
 
-def assemble(nodes: Nodes, s_up: np.ndarray, T_rows: np.ndarray, *, c2: float, mu1sq: float,
+def assemble(nodes: Nodes, s_up: np.ndarray, T_re: np.ndarray, T_im: np.ndarray, *, c2: float, mu1sq: float,
              mustar2: float, psi_p: float, a: np.ndarray, ridge: float = 0.0
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(L_test, L_train) at rates a (tau = a psi_p/(2 Delta_t); inf allowed) by the n-node rule and by
     the n/2-node rule on the same ellipses (every other node; its difference is the error estimate).
 
-    ``s_up``: s at the upper nodes; ``T_rows``: T_pop(z_i, z_j), i over the upper nodes, j over all.
+    ``s_up``: s at the upper nodes; ``T_re``, ``T_im``: T_pop(z_i, z_j), i over the upper nodes, j over all.
     """
-    z = nodes.z
-    F = nodes.weight[:, None] * f_values(z, a, ridge)
-    cmult = np.zeros(nodes.upper.size)
-    cmult[nodes.coarse_upper] = nodes.coarse_mult
-    col_coarse = np.zeros(nodes.n, np.bool_)
-    col_coarse[nodes.coarse] = True
-    j_kk, j_kk_c = _quadratic(T_rows, np.ascontiguousarray(F), nodes.upper, nodes.mult, cmult, col_coarse)
-    z_up = z[nodes.upper]
-    f_up = F[nodes.upper] / nodes.weight[nodes.upper][:, None]
-    ws = nodes.weight[nodes.upper] * s_up
-    chi = f_up * (f_up * z_up[:, None] + 2.0)
-    out = []
-    for m, scale in ((nodes.mult, 1.0), (cmult, 2.0)):
-        wsm = (scale * m * ws)[:, None]
-        j_k2 = -psi_p * (wsm * f_up * f_up).sum(axis=0).real
-        j_k1 = -psi_p * (wsm * f_up).sum(axis=0).real
-        j_tr = -psi_p * (wsm * chi).sum(axis=0).real
-        out.append((j_k2, j_k1, j_tr))
-    zero = a == 0
-    res = []
-    for j_kk_r, (j_k2, j_k1, j_tr) in zip((j_kk, j_kk_c), out):
-        test = 1.0 + c2 * (mu1sq * j_kk_r + mustar2 * j_k2 + 2.0 * j_k1)
-        train = 1.0 + c2 * j_tr
-        test[zero] = 1.0
-        train[zero] = 1.0
-        res += [test, train]
-    return res[0], res[1], res[2], res[3]
+    return _kernel(nodes.z, nodes.weight, np.ascontiguousarray(s_up), nodes.upper, nodes.mult,
+                   nodes.cmult, nodes.col_coarse, T_re, T_im, np.ascontiguousarray(a, dtype=np.float64),
+                   float(ridge), float(psi_p), float(c2), float(mu1sq), float(mustar2))

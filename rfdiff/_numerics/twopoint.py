@@ -11,44 +11,105 @@ One algebra per data model, written once as a scalar kernel and used for rows of
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
 from . import mp as _mp
 
 
+@numba.njit(cache=True, inline="always")
+def _div(a, b):
+    """a/b for complex numbers as a conj(b)/|b|^2 (one real division; |b|^2 stays far from over/underflow
+    for the O(1)..O(psi_p^2) quantities divided here)."""
+    br = b.real
+    bi = b.imag
+    inv = 1.0 / (br * br + bi * bi)
+    return complex((a.real * br + a.imag * bi) * inv, (a.imag * br - a.real * bi) * inv)
+
+
 @numba.njit(cache=True)
-def iso_pair(w1, p1, b1, d1, w2, p2, b2, d2, y, gamma, A, v2, mom):
-    """Isotropic T(z1, z2) from the conditional pieces w, p = mp.pieces(w), beta, delta at each point."""
-    j0, j1, j2 = _mp.divided(w1, w2, p1, p2, y, mom)
-    bb = b1 * b2
-    i_kk = j2 / bb
-    i_kc = (A * j2 + v2 * j1) / bb
-    i_cc = (A * A * j2 + 2.0 * A * v2 * j1 + v2 * v2 * j0) / bb
-    den = (1.0 + d1) * (1.0 + d2) - gamma * i_cc
-    return y * (i_kk + gamma * i_kc * i_kc / den)
+def _iso_nodes(w, beta, delta, y):
+    """Per-point pieces of the isotropic kernel: |w| > 4 b (series region), 1/beta, 1/w, 1 + delta."""
+    n = w.shape[0]
+    b = (1.0 + math.sqrt(y)) ** 2
+    big = np.empty(n, np.bool_)
+    ib = np.empty(n, np.complex128)
+    iw = np.empty(n, np.complex128)
+    dl = np.empty(n, np.complex128)
+    for j in range(n):
+        big[j] = abs(w[j]) > _mp.SERIES_RADIUS * b
+        ib[j] = 1.0 / beta[j]
+        iw[j] = 1.0 / w[j]
+        dl[j] = 1.0 + delta[j]
+    return big, ib, iw, dl
+
+
+@numba.njit(cache=True, inline="always")
+def _iso_value(w1, p1, big1, ib1, iw1, dl1, w2, p2, big2, ib2, iw2, dl2, y, gamma, A, v2, mom):
+    """Isotropic T(z1, z2) from per-point pieces (J_j as in :func:`.mp.divided`, inlined)."""
+    if big1 and big2:
+        h = 1.0 + 0j
+        u2s = 1.0 + 0j
+        j0 = 0j
+        j1 = 0j
+        j2 = 0j
+        for s in range(_mp.SERIES_TERMS):
+            j0 += mom[s] * h
+            j1 += mom[s + 1] * h
+            j2 += mom[s + 2] * h
+            u2s = u2s * iw2
+            h = iw1 * h + u2s
+        uu = iw1 * iw2
+        j0 *= uu
+        j1 *= uu
+        j2 *= uu
+    elif y > 1.0:
+        iy = 1.0 / y
+        jt0 = _div(-(p1 * p1 + p1), w2 * (p1 + p2) + w2 + 1.0 - y)
+        j0 = (1.0 - iy) * iw1 * iw2 + jt0 * iy
+        j1 = (p1 + w2 * jt0) * iy
+        j2 = (1.0 + (w1 + w2) * p1 + w2 * w2 * jt0) * iy
+    else:
+        j0 = _div(-(y * p1 * p1 + p1), y * w2 * (p1 + p2) + w2 + y - 1.0)
+        j1 = p1 + w2 * j0
+        j2 = 1.0 + (w1 + w2) * p1 + w2 * w2 * j0
+    bb = ib1 * ib2
+    i_kk = j2 * bb
+    i_kc = (A * j2 + v2 * j1) * bb
+    i_cc = (A * A * j2 + 2.0 * A * v2 * j1 + v2 * v2 * j0) * bb
+    den = dl1 * dl2 - gamma * i_cc
+    return y * (i_kk + gamma * _div(i_kc * i_kc, den))
 
 
 @numba.njit(cache=True)
 def iso_rows(w, p, beta, delta, rows, y, gamma, A, v2, mom):
-    """T(z_i, z_j) for i in rows and all j (isotropic)."""
+    """T(z_i, z_j) for i in rows and all j (isotropic), as real and imaginary parts."""
     n = w.shape[0]
-    out = np.empty((rows.shape[0], n), np.complex128)
+    big, ib, iw, dl = _iso_nodes(w, beta, delta, y)
+    out_r = np.empty((rows.shape[0], n))
+    out_i = np.empty((rows.shape[0], n))
     for a in range(rows.shape[0]):
         i = rows[a]
         for j in range(n):
-            out[a, j] = iso_pair(w[i], p[i], beta[i], delta[i], w[j], p[j], beta[j], delta[j],
-                                 y, gamma, A, v2, mom)
-    return out
+            v = _iso_value(w[i], p[i], big[i], ib[i], iw[i], dl[i], w[j], p[j], big[j], ib[j], iw[j], dl[j],
+                           y, gamma, A, v2, mom)
+            out_r[a, j] = v.real
+            out_i[a, j] = v.imag
+    return out_r, out_i
 
 
 @numba.njit(cache=True)
 def iso_pairs(w1, p1, b1, d1, w2, p2, b2, d2, y, gamma, A, v2, mom):
     """T at the pairs (z1[k], z2[k]) (isotropic)."""
+    big1, ib1, iw1, dl1 = _iso_nodes(w1, b1, d1, y)
+    big2, ib2, iw2, dl2 = _iso_nodes(w2, b2, d2, y)
     n = w1.shape[0]
     out = np.empty(n, np.complex128)
     for k in range(n):
-        out[k] = iso_pair(w1[k], p1[k], b1[k], d1[k], w2[k], p2[k], b2[k], d2[k], y, gamma, A, v2, mom)
+        out[k] = _iso_value(w1[k], p1[k], big1[k], ib1[k], iw1[k], dl1[k], w2[k], p2[k], big2[k], ib2[k],
+                            iw2[k], dl2[k], y, gamma, A, v2, mom)
     return out
 
 
@@ -87,18 +148,19 @@ def aniso_pair(q1, dl1, h1, g1, q2, dl2, h2, g2, pi, lam, pp, pn, v2, kap):
 
 @numba.njit(cache=True)
 def aniso_rows(q, dl, h, g, rows, pi, lam, pp, pn, v2, kap, wk, ws):
-    """T_KK and wk T_KK + ws T_KKSigma for i in rows and all j (any discrete rho_Sigma)."""
+    """wk T_KK + ws T_KKSigma for i in rows and all j (any discrete rho_Sigma), real and imaginary parts."""
     n = q.shape[0]
-    out_k = np.empty((rows.shape[0], n), np.complex128)
-    out = np.empty((rows.shape[0], n), np.complex128)
+    out_r = np.empty((rows.shape[0], n))
+    out_i = np.empty((rows.shape[0], n))
     for a in range(rows.shape[0]):
         i = rows[a]
         for j in range(n):
             t_kk, t_ks = aniso_pair(q[i], dl[i], h[i], g[i], q[j], dl[j], h[j], g[j],
                                     pi, lam, pp, pn, v2, kap)
-            out_k[a, j] = t_kk
-            out[a, j] = wk * t_kk + ws * t_ks
-    return out_k, out
+            v = wk * t_kk + ws * t_ks
+            out_r[a, j] = v.real
+            out_i[a, j] = v.imag
+    return out_r, out_i
 
 
 @numba.njit(cache=True)
