@@ -65,9 +65,11 @@ REGIMES: tuple[str, ...] = (
     "no memorization (n > n*)",
 )
 
-_PER_DECADE = 4
-_SUB = 9
-_LEVELS = 3
+#: reading plans (grid points per decade; nested sub-grid levels and points for the E_score minimum and for
+#: the crossings). "precise" (dynamical_timescales): final ln-tau spacing 0.58/8^3 ~ 1e-3, times to ~1e-6;
+#: "map" (phase_diagram): 0.77/6^2 for the minimum and 0.77/4^3 ~ 0.012 for the crossings, times to ~2e-5
+#: (linear interpolation error ~ spacing^2 |y''/y'|/8), at a third of the evaluations.
+_PLANS = {"precise": (4, 3, 9, 3, 9), "map": (3, 2, 7, 3, 5)}
 _INF = np.array([np.inf])
 
 
@@ -141,17 +143,19 @@ class _Reader:
 
     def __call__(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         out = self.lc.at(tau)
+        if out.contour is not self.lc.contour:  # these tau needed more nodes: keep the finer contour
+            self.lc = out
         self.worst = max(self.worst, out.quad_error)
         return out.test, out.train, out.gen, out.score
 
 
-def _refine_min(curve: _Reader, lo: float, hi: float) -> tuple[float, float]:
-    """Minimum of E_score in [lo, hi] (ln tau): ``_LEVELS`` nested 9-point grids, then the vertex of the
-    parabola through the smallest value and its neighbours (spacing ~0.009 with the default grid)."""
-    for _ in range(_LEVELS):
-        x = np.linspace(lo, hi, _SUB)
+def _refine_min(curve: _Reader, lo: float, hi: float, levels: int, sub: int) -> tuple[float, float]:
+    """Minimum of E_score in [lo, hi] (ln tau): ``levels`` nested ``sub``-point grids, then the vertex of
+    the parabola through the smallest value and its neighbours."""
+    for _ in range(levels):
+        x = np.linspace(lo, hi, sub)
         y = curve(np.exp(x))[3]
-        k = min(max(int(np.argmin(y)), 1), _SUB - 2)
+        k = min(max(int(np.argmin(y)), 1), sub - 2)
         lo, hi = float(x[k - 1]), float(x[k + 1])
     best = int(np.argmin(y))
     d = x[1] - x[0]
@@ -163,24 +167,24 @@ def _refine_min(curve: _Reader, lo: float, hi: float) -> tuple[float, float]:
     return float(x[best]), float(y[best])
 
 
-def _refine_crossings(curve: _Reader, brackets: list[tuple[int, float, float, float, bool]]) -> list[float]:
+def _refine_crossings(curve: _Reader, brackets: list[tuple[int, float, float, float, bool]], levels: int,
+                      sub: int) -> list[float]:
     """First crossings of levels by curve()[which] in brackets [lo, hi] of ln tau, all at once:
-    ``_LEVELS`` nested 9-point grids each (final spacing 1.15/8^3 ~ 0.0022 in ln tau with the default grid),
-    then linear interpolation in ln tau (as :func:`first_crossing`; its error is second order in the
-    spacing, ~1e-6 relative in tau).
+    ``levels`` nested ``sub``-point grids each, then linear interpolation in ln tau (as
+    :func:`first_crossing`; its error is second order in the final spacing).
     Each bracket is (which, lo, hi, level, above) with the crossing known to lie in [lo, hi]."""
     spans = [(lo, hi) for _w, lo, hi, _l, _a in brackets]
     out = [math.nan] * len(brackets)
-    for level_k in range(_LEVELS):
-        xs = [np.linspace(lo, hi, _SUB) for lo, hi in spans]
+    for level_k in range(levels):
+        xs = [np.linspace(lo, hi, sub) for lo, hi in spans]
         vals = curve(np.exp(np.concatenate(xs)))
         for b, (which, _lo, _hi, level, above) in enumerate(brackets):
             x = xs[b]
-            y = vals[which][b * _SUB:(b + 1) * _SUB]
+            y = vals[which][b * sub:(b + 1) * sub]
             hit = y > level if above else y <= level
-            j = max(int(np.argmax(hit)) if np.any(hit) else _SUB - 1, 1)
+            j = max(int(np.argmax(hit)) if np.any(hit) else sub - 1, 1)
             spans[b] = (float(x[j - 1]), float(x[j]))
-            if level_k == _LEVELS - 1:
+            if level_k == levels - 1:
                 tau, _ = first_crossing(np.exp(x[j - 1:j + 1]), y[j - 1:j + 1], level, above)
                 out[b] = math.exp(x[j]) if math.isnan(tau) else tau
     return out
@@ -200,10 +204,13 @@ class _Read:
 
 
 def _read(eq: Equations, cst: Constants, extra: np.ndarray, thr: float, rel: bool, tol: float,
-          accuracy: float, strategy: str, per_decade: int, refine: bool = True,
+          accuracy: float, strategy: str, plan: str, refine: bool = True,
           grid: np.ndarray | None = None) -> _Read:
     """tau_gen, tau_mem, the E_score minimum and L_gen(inf) of one setting (module notes), and the
     curves at ``extra`` tau (they follow the grid and inf in ``lc``)."""
+    per_decade, min_levels, min_sub, cross_levels, cross_sub = _PLANS[plan]
+    if not refine:
+        per_decade = 20
     grid = _grid(eq, cst, per_decade) if grid is None else grid
     lc = _twopoint.learning_curves(eq, cst, np.concatenate([grid, _INF, extra]), strategy=strategy,
                                    accuracy=accuracy)
@@ -215,7 +222,7 @@ def _read(eq: Equations, cst: Constants, extra: np.ndarray, thr: float, rel: boo
     k = int(np.argmin(score))
     x_min, s_min = float(lx[k]), float(score[k])
     if refine and 0 < k < nc - 1:
-        x_min, s_min = _refine_min(curve, float(lx[k - 1]), float(lx[k + 1]))
+        x_min, s_min = _refine_min(curve, float(lx[k - 1]), float(lx[k + 1]), min_levels, min_sub)
     s_level = s_min * (1.0 + tol)
     brackets = []
     xs = np.append(lx[lx < x_min], x_min)
@@ -239,7 +246,7 @@ def _read(eq: Equations, cst: Constants, extra: np.ndarray, thr: float, rel: boo
         else:
             tau_mem = first_crossing(grid, gen, level, above=True)[0]
     if brackets:
-        for (which, *_), root in zip(brackets, _refine_crossings(curve, brackets)):
+        for (which, *_), root in zip(brackets, _refine_crossings(curve, brackets, cross_levels, cross_sub)):
             if which == 3:
                 tau_gen = root
             else:
@@ -329,8 +336,8 @@ def dynamical_timescales(eq: Equations, cst: Constants, tau: Sequence[float] | n
         grid = _check_grid("tau", tau)
         if grid.size < 3 or np.any(np.diff(grid) <= 0):
             raise ValueError("tau must be a strictly increasing grid of at least 3 times > 0")
-    r = _read(eq, cst, np.empty(0), gen_threshold, bool(relative), score_tol, accuracy, "log",
-              _PER_DECADE if refine else 20, refine=refine, grid=grid)
+    r = _read(eq, cst, np.empty(0), gen_threshold, bool(relative), score_tol, accuracy, "log", "precise",
+              refine=refine, grid=grid)
     nc = r.grid.size
     lc = r.lc
     curves = _twopoint.LearningCurves(
@@ -511,8 +518,8 @@ class PhaseDiagram(Serializable):
         Codes into :data:`REGIMES`, same shape as ``gen``: 0 if tau < tau_gen, else 3 if
         psi_n > n_star, else 1 if tau < tau_mem, else 2.
     tau_gen, tau_mem : ndarray
-        Dynamical boundaries (n_p, n_n), as defined in :func:`dynamical_timescales`, refined to ~1e-2
-        in ln tau on the cell's contour.
+        Dynamical boundaries (n_p, n_n), as defined in :func:`dynamical_timescales`, refined on the
+        cell's contour to ~2e-5 relative (the "map" reading plan).
     n_star : ndarray
         psi_n*(psi_p[i]) from :func:`n_star`; nan where it is undefined (``n_star_error`` says why).
     n_star_error : tuple of str
@@ -572,7 +579,7 @@ def _row(point: list) -> list[list]:
     strategy = "log" if method == "fast" else "components"
     for pn in pns:
         eq = Equations.from_constants(psi_p, pn, cst)
-        r = _read(eq, cst, tau_req, thr, bool(rel), tol, acc, strategy, _PER_DECADE)
+        r = _read(eq, cst, tau_req, thr, bool(rel), tol, acc, strategy, "map")
         k0 = r.grid.size + 1
         cell = [r.tau_gen, r.tau_mem, float(r.lc.contour.n), r.quad_error]
         for i in range(tau_req.size):
@@ -585,7 +592,7 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
                   tau: float | Sequence[float] | np.ndarray = 1e3, *, activation: str = "tanh",
                   gen_threshold: float = 0.5, relative: bool = True, score_tol: float = 0.05,
                   n_star: Sequence[float] | np.ndarray | None = None, executor: Executor | None = None,
-                  workers: int | None = None, accuracy: float = 1e-9,
+                  workers: int | None = None, accuracy: float = 1e-8,
                   method: str = "fast") -> PhaseDiagram:
     """L_gen over (psi_p, psi_n) at the given tau, with regimes and boundaries (paper Fig. 5C).
 
@@ -613,7 +620,7 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
     executor : concurrent.futures.Executor, optional
         Passed to :func:`rfdiff.sweep.sweep` (default: its own process pool of ``workers``).
     workers : int, optional
-    accuracy : float, default 1e-9
+    accuracy : float, default 1e-8
         Absolute accuracy of every loss (certified by the error estimate), in (0, 1e-3).
     method : {"fast", "reference"}
 

@@ -60,38 +60,37 @@ class Nodes(Serializable):
 
 def _assemble(ellipses: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Nodes:
     """Index bookkeeping for a list of (z, zeta, weight) per ellipse of n (multiple of 4) nodes."""
-    zs, zetas, ws = [], [], []
     upper, mult, pair, coarse, coarse_upper, coarse_mult = [], [], [], [], [], []
     base = 0
-    for z, zeta, w in ellipses:
+    pos0 = 0
+    for z, _zeta, _w in ellipses:
         n = z.size
         half = n // 2
-        pos0 = len(upper)
-        for k in range(half + 1):
-            upper.append(base + k)
-            mult.append(1.0 if k in (0, half) else 2.0)
-        for k in range(n):
-            pair.append(pos0 + (k if k <= half else n - k))
-        for k in range(0, n, 2):
-            coarse.append(base + k)
-        for k in range(0, half + 1, 2):
-            coarse_upper.append(pos0 + k)
-            coarse_mult.append(1.0 if k in (0, half) else 2.0)
-        zs.append(z)
-        zetas.append(zeta)
-        ws.append(w)
+        k_up = np.arange(half + 1)
+        m = np.full(half + 1, 2.0)
+        m[0] = m[half] = 1.0
+        upper.append(base + k_up)
+        mult.append(m)
+        k = np.arange(n)
+        pair.append(pos0 + np.where(k <= half, k, n - k))
+        coarse.append(base + np.arange(0, n, 2))
+        coarse_upper.append(pos0 + k_up[::2])
+        coarse_mult.append(m[::2])
         base += n
-    n_all = base
-    cmult = np.zeros(len(upper))
-    cmult[coarse_upper] = coarse_mult
-    col_coarse = np.zeros(n_all, np.bool_)
-    col_coarse[coarse] = True
+        pos0 += half + 1
+    up = np.concatenate(upper)
+    cu = np.concatenate(coarse_upper)
+    cm = np.concatenate(coarse_mult)
+    co = np.concatenate(coarse)
+    cmult = np.zeros(up.size)
+    cmult[cu] = cm
+    col_coarse = np.zeros(base, np.bool_)
+    col_coarse[co] = True
     return Nodes(
-        z=np.concatenate(zs), zeta=np.concatenate(zetas), weight=np.concatenate(ws),
-        upper=np.array(upper, np.int64), mult=np.array(mult), pair=np.array(pair, np.int64),
-        coarse=np.array(coarse, np.int64), coarse_upper=np.array(coarse_upper, np.int64),
-        coarse_mult=np.array(coarse_mult), cmult=cmult, col_coarse=col_coarse,
-        sizes=tuple(int(z.size) for z, _, _ in ellipses),
+        z=np.concatenate([e[0] for e in ellipses]), zeta=np.concatenate([e[1] for e in ellipses]),
+        weight=np.concatenate([e[2] for e in ellipses]), upper=up, mult=np.concatenate(mult),
+        pair=np.concatenate(pair), coarse=co, coarse_upper=cu, coarse_mult=cm, cmult=cmult,
+        col_coarse=col_coarse, sizes=tuple(int(e[0].size) for e in ellipses),
     )
 
 

@@ -41,6 +41,41 @@ def _f(z, a, ridge):
     return em1 / zr
 
 
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _quadratic(Tr, Ti, Fr, Fi, upper, mult, cmult, col_coarse):
+    """sum_ij F_i T_ij F_j for each row k of F (K x n), over all nodes (upper rows with multiplicities
+    ``mult``) and over the n/2 sub-rule (rows with ``cmult`` > 0, columns with ``col_coarse``, F doubled).
+
+    Reassociation only (no NaN/inf assumptions): it lets the length-n dot products vectorise.
+    """
+    n_up, n_all = Tr.shape
+    K = Fr.shape[0]
+    cw = np.empty(n_all)
+    for j in range(n_all):
+        cw[j] = 1.0 if col_coarse[j] else 0.0
+    q = np.zeros(K)
+    q_c = np.zeros(K)
+    for i in range(n_up):
+        ii = upper[i]
+        coarse_row = cmult[i] > 0.0
+        for k in range(K):
+            ar = 0.0
+            ai = 0.0
+            cr = 0.0
+            ci = 0.0
+            for j in range(n_all):
+                vr = Tr[i, j] * Fr[k, j] - Ti[i, j] * Fi[k, j]
+                vi = Tr[i, j] * Fi[k, j] + Ti[i, j] * Fr[k, j]
+                ar += vr
+                ai += vi
+                cr += cw[j] * vr
+                ci += cw[j] * vi
+            q[k] += mult[i] * (Fr[k, ii] * ar - Fi[k, ii] * ai)
+            if coarse_row:
+                q_c[k] += 4.0 * cmult[i] * (Fr[k, ii] * cr - Fi[k, ii] * ci)
+    return q, q_c
+
+
 @numba.njit(cache=True)
 def _kernel(z, w, s_up, upper, mult, cmult, col_coarse, Tr, Ti, a, ridge, psi_p, c2, mu1sq, mustar2):
     n_up, n_all = Tr.shape
@@ -76,39 +111,9 @@ def _kernel(z, w, s_up, upper, mult, cmult, col_coarse, Tr, Ti, a, ridge, psi_p,
                 c_k2[k] += 2.0 * cmult[i] * v2
                 c_k1[k] += 2.0 * cmult[i] * v1
                 c_tr[k] += 2.0 * cmult[i] * vt
-    # the quadratic form sum_ij F_i T_ij F_j
-    q = np.zeros(K)
-    q_c = np.zeros(K)
-    ar = np.empty(K)
-    ai = np.empty(K)
-    cr = np.empty(K)
-    ci = np.empty(K)
-    for i in range(n_up):
-        ar[:] = 0.0
-        ai[:] = 0.0
-        cr[:] = 0.0
-        ci[:] = 0.0
-        for j in range(n_all):
-            tr = Tr[i, j]
-            ti = Ti[i, j]
-            if col_coarse[j]:
-                for k in range(K):
-                    vr = tr * Fr[j, k] - ti * Fi[j, k]
-                    vi = tr * Fi[j, k] + ti * Fr[j, k]
-                    ar[k] += vr
-                    ai[k] += vi
-                    cr[k] += vr
-                    ci[k] += vi
-            else:
-                for k in range(K):
-                    ar[k] += tr * Fr[j, k] - ti * Fi[j, k]
-                    ai[k] += tr * Fi[j, k] + ti * Fr[j, k]
-        ii = upper[i]
-        for k in range(K):
-            q[k] += mult[i] * (Fr[ii, k] * ar[k] - Fi[ii, k] * ai[k])
-        if cmult[i] > 0.0:
-            for k in range(K):
-                q_c[k] += 4.0 * cmult[i] * (Fr[ii, k] * cr[k] - Fi[ii, k] * ci[k])
+    # the quadratic form sum_ij F_i T_ij F_j (F transposed so that the sums over j are contiguous)
+    q, q_c = _quadratic(Tr, Ti, np.ascontiguousarray(Fr.T), np.ascontiguousarray(Fi.T), upper, mult, cmult,
+                        col_coarse)
     test = np.empty(K)
     train = np.empty(K)
     test_c = np.empty(K)

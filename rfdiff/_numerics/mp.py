@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import cmath
 import math
+from functools import lru_cache
 
 import numba
 import numpy as np
@@ -77,6 +78,7 @@ SERIES_TERMS = 30
 SERIES_RADIUS = 4.0
 
 
+@lru_cache(maxsize=64)
 def moments(y: float) -> np.ndarray:
     """Moments M_0..M_{SERIES_TERMS+1} of mu_y (Narayana polynomials; M_0 = 1 includes the atom).
 
@@ -89,6 +91,7 @@ def moments(y: float) -> np.ndarray:
     out[0] = 1.0
     for k in range(1, SERIES_TERMS + 2):
         out[k] = sum(y**r / (r + 1) * math.comb(k, r) * math.comb(k - 1, r) for r in range(k))
+    out.setflags(write=False)  # cached: shared by every caller
     return out
 
 
