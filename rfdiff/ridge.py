@@ -33,7 +33,9 @@ import numpy as np
 from .model import DataSpectrum, RFModel
 from .resolvent import Equations, solve
 
-__all__ = ["OnePointDerivatives", "RidgeLimit", "one_point_derivatives", "ridge_limit"]
+__all__ = [
+    "OnePointDerivatives", "RidgeLimit", "RidgeNStar", "one_point_derivatives", "ridge_limit", "ridge_n_star",
+]
 
 
 @dataclass(frozen=True)
@@ -278,3 +280,88 @@ def ridge_limit(psi_p: float, psi_n: float, t: float, lam: float | Sequence[floa
         score=score.reshape(shp), one_point=op, max_imag=max_imag,
         max_residual=float(np.max(op.residual)),
     )
+
+
+@dataclass(frozen=True)
+class RidgeNStar:
+    """Memorization threshold of the ridge estimator: steepest log-log descent of L_gen(inf) in psi_n.
+
+    Attributes
+    ----------
+    psi_p, lam, t : float
+        The setting.
+    n_star : float
+        psi_n* (parabolic refinement of the steepest slope on the fine grid).
+    slope : float
+        d log L_gen / d log psi_n at psi_n* (the sharpness of the transition; -1.3 at lam = 0, t = 0.1).
+    psi_n, gen : ndarray
+        The coarse grid and L_gen(inf) on it.
+    """
+
+    psi_p: float
+    lam: float
+    t: float
+    n_star: float
+    slope: float
+    psi_n: np.ndarray = field(repr=False)
+    gen: np.ndarray = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python dictionary (JSON-ready)."""
+        return {"psi_p": self.psi_p, "lam": self.lam, "t": self.t, "n_star": self.n_star,
+                "slope": self.slope, "psi_n": self.psi_n.tolist(), "gen": self.gen.tolist()}
+
+
+def ridge_n_star(psi_p: float, lam: float, t: float = 0.1, *, activation: Any = "tanh",
+                 data: DataSpectrum | None = None, span: float = 16.0, points: int = 33) -> RidgeNStar:
+    """psi_n*(psi_p, lam): where log L_gen(inf) of the ridge estimator falls fastest with log psi_n.
+
+    The same definition as :func:`rfdiff.n_star` (lam = 0 reproduces it), with L_gen(inf) from
+    :func:`ridge_limit`: a log grid of ``points`` values in [psi_p/span, psi_p span], then 9 points
+    between the neighbours of the steepest coarse slope and a parabola through the fine slopes.
+
+    Raises
+    ------
+    UndefinedQuantityError
+        If L_gen(inf) is not positive on the range, or the steepest descent sits at an end of it.
+
+    Examples
+    --------
+    >>> r0 = ridge_n_star(64, 0.0)
+    >>> import rfdiff
+    >>> abs(r0.n_star / rfdiff.n_star(64, 0.1) - 1) < 0.02
+    True
+    >>> bool(ridge_n_star(64, 0.1).n_star < r0.n_star)     # a ridge lowers the threshold
+    True
+    """
+    from .errors import UndefinedQuantityError
+
+    lam = float(_check_lam(lam))
+    if not (span > 1 and math.isfinite(span)):
+        raise ValueError(f"span must be a finite number > 1, got {span!r}")
+    if isinstance(points, bool) or int(points) != points or points < 5:
+        raise ValueError(f"points must be an integer >= 5, got {points!r}")
+
+    def gen(x: np.ndarray) -> np.ndarray:
+        return np.array([float(ridge_limit(psi_p, math.exp(v), t, lam, activation=activation, data=data).gen)
+                         for v in x])
+
+    x = np.linspace(-math.log(span), math.log(span), int(points)) + math.log(psi_p)
+    g = gen(x)
+    if np.any(g <= 0):
+        raise UndefinedQuantityError(f"L_gen(inf) is not positive on psi_n in [{psi_p / span:.4g}, "
+                                     f"{psi_p * span:.4g}] (psi_p={psi_p:g}, lam={lam:g}, t={t:g})")
+    slope = np.gradient(np.log(g), x)
+    k = int(np.argmin(slope))
+    if k in (0, x.size - 1):
+        raise UndefinedQuantityError(f"the steepest descent of L_gen(inf) lies at an end of psi_n in "
+                                     f"[{psi_p / span:.4g}, {psi_p * span:.4g}] "
+                                     f"(psi_p={psi_p:g}, lam={lam:g}); widen span")
+    xf = np.linspace(x[k - 1], x[k + 1], 9)
+    sf = np.gradient(np.log(gen(xf)), xf)
+    j = int(np.clip(np.argmin(sf), 1, xf.size - 2))
+    c2, c1, c0 = np.polyfit(xf[j - 1:j + 2], sf[j - 1:j + 2], 2)
+    xs = -c1 / (2.0 * c2) if c2 > 0 else xf[j]
+    xs = min(max(xs, xf[0]), xf[-1])
+    return RidgeNStar(psi_p=float(psi_p), lam=lam, t=float(t), n_star=float(math.exp(xs)),
+                      slope=float(np.polyval([c2, c1, c0], xs)), psi_n=np.exp(x), gen=g)
