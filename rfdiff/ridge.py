@@ -34,7 +34,8 @@ from .model import DataSpectrum, RFModel
 from .resolvent import Equations, solve
 
 __all__ = [
-    "OnePointDerivatives", "RidgeLimit", "RidgeNStar", "one_point_derivatives", "ridge_limit", "ridge_n_star",
+    "OnePointDerivatives", "RidgeCurves", "RidgeLimit", "RidgeNStar", "one_point_derivatives", "ridge_curves",
+    "ridge_limit", "ridge_n_star",
 ]
 
 
@@ -365,3 +366,108 @@ def ridge_n_star(psi_p: float, lam: float, t: float = 0.1, *, activation: Any = 
     xs = min(max(xs, xf[0]), xf[-1])
     return RidgeNStar(psi_p=float(psi_p), lam=lam, t=float(t), n_star=float(math.exp(xs)),
                       slope=float(np.polyval([c2, c1, c0], xs)), psi_n=np.exp(x), gen=g)
+
+
+@dataclass(frozen=True)
+class RidgeCurves:
+    """Limit learning curves of the gradient flow with a ridge, at (tau, lam) pairs.
+
+    Attributes
+    ----------
+    tau, lam : ndarray
+        Broadcast flow times (inf allowed) and ridge parameters.
+    train, test, gen, score : ndarray
+        As in :class:`rfdiff.twopoint.LearningCurves` (L_train without the penalty).
+    contour_mass : float
+        The contour's quadrature diagnostic (1 to ~1e-12; :class:`rfdiff.twopoint.Contour`).
+    """
+
+    tau: np.ndarray
+    lam: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    gen: np.ndarray
+    score: np.ndarray
+    contour_mass: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python dictionary (JSON-ready; inf as the string "inf")."""
+        def enc(a: np.ndarray) -> list:
+            return np.where(np.isinf(a), None, a).tolist()
+
+        return {"tau": enc(self.tau), "lam": self.lam.tolist(), "train": self.train.tolist(),
+                "test": self.test.tolist(), "gen": self.gen.tolist(), "score": self.score.tolist(),
+                "contour_mass": self.contour_mass}
+
+
+def ridge_curves(model: RFModel, tau: float | Sequence[float] | np.ndarray,
+                 lam: float | Sequence[float] | np.ndarray) -> RidgeCurves:
+    """L_train, L_test, L_gen, E_score of the flow with ridge lam at time tau (the limit d -> infinity).
+
+    The flow sees U + lam I, so B(tau) = V^T f(U)/sqrt(Delta_t) with
+    f(x) = (e^{-2 Delta_t (x + lam) tau/psi_p} - 1)/(x + lam) (entire in x; -1/(x + lam) at tau = inf), and
+    the curves are those of :func:`rfdiff.twopoint.learning_curves` with this f: the same double contour
+    integral of the two-point equivalent (its public :func:`rfdiff.twopoint.contour`), plus
+    L_train = 1 + c^2 (1/d) Tr K (U f^2 + 2 f). A stand-in until ``RFModel(..., ridge=lam)`` has its own
+    contour path (issue 12); at tau = inf it is checked against :func:`ridge_limit` (docs/ridge.md §4).
+
+    Parameters
+    ----------
+    model : RFModel
+        Any discrete rho_Sigma.
+    tau, lam : float or array_like
+        Broadcast against each other; tau >= 0 (inf allowed), lam >= 0.
+
+    Returns
+    -------
+    RidgeCurves
+
+    Examples
+    --------
+    >>> import numpy as np, rfdiff
+    >>> m = rfdiff.RFModel(psi_p=8, psi_n=2, t=0.1)
+    >>> rc = ridge_curves(m, [0.0, np.inf, np.inf], [0.1, 0.1, 0.0])
+    >>> float(rc.test[0])
+    1.0
+    >>> bool(abs(rc.test[1] - ridge_limit(8, 2, 0.1, 0.1).test) < 1e-9)
+    True
+    """
+    from .twopoint import contour
+
+    lam_arr = _check_lam(lam)
+    try:
+        tau_arr = np.asarray(tau, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"tau must be real numbers >= 0, got {tau!r}") from None
+    if tau_arr.size == 0 or np.any(np.isnan(tau_arr)) or np.any(tau_arr < 0):
+        raise ValueError(f"tau must be >= 0 (inf allowed), got {tau!r}")
+    tb, lb = np.broadcast_arrays(tau_arr, lam_arr)
+    shape = tb.shape
+    tf, lf = tb.ravel(), lb.ravel()
+    finite = tf[np.isfinite(tf)]
+    ct = contour(model, float(finite.max()) if finite.size else 0.0)
+    cst = model.constants
+    a = 2.0 * cst.delta * tf / model.psi_p
+    zl = ct.z[:, None] + lf[None, :]
+    f = np.empty((ct.z.size, tf.size), np.complex128)
+    fin = np.isfinite(a)
+    f[:, fin] = np.expm1(-a[fin][None, :] * zl[:, fin]) / zl[:, fin]
+    f[:, ~fin] = -1.0 / zl[:, ~fin]
+    F = ct.weight[:, None] * f
+    ws = ct.weight * ct.s
+    pp = model.psi_p
+    c2 = cst.mu1**2 * cst.delta / cst.gamma2
+    j_pop = np.einsum("it,it->t", F, ct.T_pop @ F).real
+    j_k2 = -pp * (ws @ (f * f)).real
+    j_k1 = -pp * (ws @ f).real
+    j_tr = -pp * (ws @ (ct.z[:, None] * f * f + 2.0 * f)).real
+    test = 1.0 + c2 * (cst.mu1**2 * j_pop + cst.mustar2 * j_k2 + 2.0 * j_k1)
+    train = 1.0 + c2 * j_tr
+    zero = tf == 0
+    test[zero] = 1.0
+    train[zero] = 1.0
+    e2t = math.exp(-2.0 * model.t)
+    offset = float(model.data.w @ (1.0 / (e2t * model.data.lam + cst.delta)))
+    return RidgeCurves(tau=tb.copy(), lam=lb.copy(), train=train.reshape(shape), test=test.reshape(shape),
+                       gen=(test - train).reshape(shape),
+                       score=((test - 1.0) / cst.delta + offset).reshape(shape), contour_mass=ct.mass)

@@ -23,7 +23,7 @@ import pytest
 import rfdiff
 from rfdiff import simulate
 from rfdiff.resolvent import Equations, solve
-from rfdiff.ridge import one_point_derivatives, ridge_limit
+from rfdiff.ridge import one_point_derivatives, ridge_curves, ridge_limit
 
 TWO = rfdiff.DataSpectrum([0.5, 1.5], [0.5, 0.5])
 THREE = rfdiff.DataSpectrum([0.2, 1.0, 3.0], [0.3, 0.5, 0.2])
@@ -50,7 +50,8 @@ def _mp_integrals(psi: float, b2: float, s2: float, z: float) -> tuple[float, fl
     return float(s), float(ds_dz), float(ds_db)
 
 
-@pytest.mark.parametrize("psi,b2,s2,z", [(0.5, 1.0, 0.1, -0.3), (4.0, 0.3, 0.05, -0.01), (2.0, 1.0, 0.0, -1.0)])
+@pytest.mark.parametrize("psi,b2,s2,z", [(0.5, 1.0, 0.1, -0.3), (4.0, 0.3, 0.05, -0.01),
+                                         (2.0, 1.0, 0.0, -1.0)])
 def test_derivatives_against_marchenko_pastur(psi, b2, s2, z):
     # a2e = v2 = 0 leaves U = b^2 K + s^2 I: s and its derivatives are one-dimensional integrals over the
     # MP law, computed independently by mpmath (30 digits). The solver's residual is ~1e-15 and the
@@ -105,11 +106,64 @@ def test_ridgeless_equals_contour_path(setting, data):
     assert abs(float(res.score) - lc.score[0]) < 1e-9
 
 
+@pytest.mark.parametrize("setting,data", [((8, 2, 0.1), None), ((64, 8, 0.1), TWO), ((4, 8, 0.01), None),
+                                          ((16, 16, 0.5), THREE)])
+def test_closed_form_equals_ridge_contour(setting, data):
+    # The closed form (implicit zeta- and z-derivatives at z = -lam) against the double contour integral of
+    # the two-point equivalent with f = -1/(z + lam) (rfdiff.ridge.ridge_curves at tau = inf): two different
+    # formulas, each ~1e-13 accurate; tolerance 1e-10.
+    m = rfdiff.RFModel(*setting[:2], t=setting[2], data=data or rfdiff.DataSpectrum.isotropic())
+    lams = np.array([0.0, 1e-3, 0.05, 1.0, 30.0])
+    rc = ridge_curves(m, np.inf, lams)
+    rl = ridge_limit(*setting, lams, data=data)
+    np.testing.assert_allclose(rc.train, rl.train, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(rc.test, rl.test, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(rc.score, rl.score, atol=1e-9, rtol=0)
+    assert abs(rc.contour_mass - 1) < 1e-10
+
+
+def test_ridge_curves_reduce_to_learning_curves():
+    # lam = 0: the same quadrature as rfdiff.learning_curves (identical f), so agreement to roundoff.
+    m = rfdiff.RFModel(8, 2, 0.1)
+    tau = np.array([0.0, 1.0, 10.0, 1e3, 1e5])
+    lc = m.learning_curves(tau)
+    rc = ridge_curves(m, tau, 0.0)
+    np.testing.assert_allclose(rc.test, lc.test, atol=1e-13, rtol=0)
+    np.testing.assert_allclose(rc.train, lc.train, atol=1e-13, rtol=0)
+
+
+def test_ridge_curves_against_gaussian_equivalent_flow():
+    # Finite tau with a ridge: the flow on GE matrices is
+    # B(tau) = -V^T Q diag((1 - e^{-a (w + lam)})/(w + lam)) Q^T/sqrt(Delta).
+    # psi_p = 8, psi_n = 2, t = 0.1, d = 60, 16 seeds; tolerance 3 se + 0.4/d as for tau = inf.
+    m = rfdiff.RFModel(8, 2, 0.1)
+    tau = np.array([10.0, 1e3, 1e5])
+    lam = 0.03
+    rc = ridge_curves(m, tau, lam)
+    d = 60
+    sims = []
+    for seed in range(16):
+        mats = simulate.correlation_matrices(m, d, seed=seed, noise="gaussian")
+        w, Q = np.linalg.eigh(mats.U)
+        R = Q.T @ mats.V
+        row = []
+        for t_ in tau:
+            a = 2 * mats.delta * t_ / (mats.p / d)
+            filt = -np.expm1(-a * (w + lam)) / (w + lam)
+            B = -((R * filt[:, None]).T @ Q.T) / math.sqrt(mats.delta)
+            row.append(simulate.dsm_losses(mats, B * math.sqrt(mats.p))[:2])
+        sims.append(row)
+    sims = np.array(sims)
+    mean, se = sims.mean(0), sims.std(0, ddof=1) / 4.0
+    assert np.all(np.abs(mean[:, 0] - rc.train) < 3 * se[:, 0] + 0.4 / d)
+    assert np.all(np.abs(mean[:, 1] - rc.test) < 3 * se[:, 1] + 0.4 / d)
+
+
 def test_large_ridge_asymptotics():
     # lam -> inf: R = (U + lam)^{-1} = 1/lam - U/lam^2 + ..., so with c^2 = mu1^2 Delta/Gamma^2,
-    # (1/p)Tr K = 1, L_train = 1 - 2 c^2 psi_p/lam + O(1/lam^2) (both terms of L_train contribute c^2 psi_p/lam)
-    # and L_test = 1 - 2 c^2 psi_p/lam + O(1/lam^2). Tolerance: the O(1/lam^2) term, ~||U||/lam^2 ~ 1e-4 relative
-    # to the 1/lam term at lam = 1e4 (||U|| ~ 10 here).
+    # (1/p)Tr K = 1, L_train = 1 - 2 c^2 psi_p/lam + O(1/lam^2) (both terms of L_train contribute
+    # c^2 psi_p/lam) and L_test = 1 - 2 c^2 psi_p/lam + O(1/lam^2). Tolerance: the O(1/lam^2) term,
+    # ~||U||/lam^2 ~ 1e-3 relative to the 1/lam term at lam = 1e4 (||U|| ~ 10 here).
     res = ridge_limit(8, 2, 0.1, 1e4)
     m = rfdiff.RFModel(8, 2, 0.1)
     c = m.constants
@@ -167,7 +221,8 @@ def test_against_gaussian_equivalent_simulation_large(setting, data, d, seeds):
 
 def test_contour_path_with_ridge_when_available():
     # The lead's RFModel(..., ridge=lam).learning_curves([inf]) (a double contour integral with
-    # f(lambda) = (e^{-2 Delta (lambda + lam) tau/psi_p} - 1)/(lambda + lam)) must agree with this closed form.
+    # f(lambda) = (e^{-2 Delta (lambda + lam) tau/psi_p} - 1)/(lambda + lam)) must agree with this closed
+    # form.
     # Both are ~1e-12 accurate; tolerance 1e-9.
     fields = {f.name for f in dataclasses.fields(rfdiff.RFModel)}
     if "ridge" not in fields:
