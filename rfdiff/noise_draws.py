@@ -277,13 +277,14 @@ def _newton_batch(eq, minv, x, z, zeta1, zeta2, maxit, tol):
 
 
 def solve(draws: DrawsEquations, z: complex | Sequence[complex] | np.ndarray, *,
-          zeta: tuple[float, float] = (0.0, 0.0), steps: int = 120,
+          zeta: tuple[float, float] = (0.0, 0.0), steps: int = 60,
           on_failure: str = "raise") -> DrawsResolvent:
     """Solve the finite-m system at z with Im z > 0 (continuation from far above the spectrum).
 
     Each point is continued along z_k = Re z + i y_k, y_k falling geometrically from 4 (|Re z| + scale)
-    to Im z in ``steps`` steps; Newton (analytic Jacobian) runs to 1e-13 at every step and to 1e-15 at the
-    target. The branch is checked at the end (Herglotz: Im q > 0, Im (z q) > 0).
+    to Im z in ``steps`` steps (ratio ~0.6 per step by default); Newton (analytic Jacobian) runs to 1e-13 at
+    every step and to 1e-15 at the target. The branch is checked at the end (Herglotz: Im q > 0,
+    Im (z q) > 0).
 
     Parameters
     ----------
@@ -363,7 +364,7 @@ def solve(draws: DrawsEquations, z: complex | Sequence[complex] | np.ndarray, *,
 
 
 def density(draws: DrawsEquations, lam: float | Sequence[float] | np.ndarray, *, eta: float = 1e-9,
-            steps: int = 120) -> np.ndarray:
+            steps: int = 60) -> np.ndarray:
     """Continuous part of the spectral density of U_m at real lam, Im q(lam + i eta)/pi, atom at 0 removed.
 
     The atom of mass w = 1 - n m/p at 0 (present when n m < p) contributes -w/z to q; it is subtracted
@@ -572,14 +573,23 @@ def limit_losses_model(model: RFModel, m: int | None, lam: float | Sequence[floa
     """
     lam_arr = _check_lam(lam)
     draws = DrawsEquations.from_model(model, m)
-    eq, minv = draws.equations, draws.minv
-    cst = model.constants
     if np.any(lam_arr == 0):
-        if not cst.s2 > 0 and draws.m is None:
-            raise ValueError(f"lam = 0 needs s_t^2 > 0 (z = 0 below the spectrum), got s_t^2 = {cst.s2!r}")
+        if not model.constants.s2 > 0 and draws.m is None:
+            raise ValueError("lam = 0 needs s_t^2 > 0 (z = 0 below the spectrum), "
+                             f"got s_t^2 = {model.constants.s2!r}")
         if draws.m is not None and abs(draws.samples_per_feature - 1.0) < 1e-9:
             raise ValueError(f"lam = 0 at n m = p (m = {draws.m}): the ridge-less test loss diverges there")
-    scaled = draws.null_mass > 0
+    return _limit(model, draws, lam_arr, draws.null_mass > 0)
+
+
+def _limit(model: RFModel, draws: DrawsEquations, lam_arr: np.ndarray, scaled: bool) -> DrawsLimit:
+    """The tau = inf losses in the unscaled (q, delta_1, delta_2) or scaled (lam q, eps_i/lam) variables.
+
+    Both are exact for lam > 0; only the scaled one reaches lam = 0 when n m < p, only the unscaled one
+    when n m > p (tests compare them at lam > 0).
+    """
+    eq, minv = draws.equations, draws.minv
+    cst = model.constants
     flat = lam_arr.ravel()
     order = np.argsort(-flat, kind="stable")
     xs, worst = _one_lam_path(draws, flat[order], scaled)
