@@ -51,13 +51,19 @@ from .model import DataSpectrum, RFModel
 from .resolvent import Equations
 
 __all__ = [
+    "DrawsContour",
+    "DrawsCurves",
     "DrawsEquations",
     "DrawsLimit",
     "DrawsResolvent",
+    "DrawsSpectrum",
+    "contour",
     "density",
+    "learning_curves",
     "limit_losses",
     "limit_losses_model",
     "solve",
+    "spectrum",
 ]
 
 _H = 1e-30  # complex-step size: exact first derivatives of real-analytic functions at roundoff
@@ -688,3 +694,426 @@ def limit_losses(psi_p: float, psi_n: float, t: float, m: int | None,
     model = RFModel(psi_p, psi_n, t, activation=activation,
                     data=DataSpectrum.isotropic() if data is None else data)
     return limit_losses_model(model, m, lam)
+
+
+# ---------------------------------------------------------------- finite tau: contours, two-point equivalent
+
+
+def _upper_scale(draws: DrawsEquations) -> float:
+    """A bound on the top of U_m's spectrum: Theorem 3.1's bound plus the sampled-noise part.
+
+    The noise features b_t W xi/sqrt(d) + s_t z, sampled n m times, form a sample covariance of population
+    C_n = b_t^2 K + s_t^2 (norm <= b_t^2 (1 + sqrt(psi_p))^2 + s_t^2) and ratio p/(n m).
+    """
+    eq = draws.equations
+    if draws.m is None:
+        return eq.upper_bound
+    cn = eq.b2 * (1.0 + math.sqrt(eq.psi_p)) ** 2 + eq.s2
+    return eq.upper_bound + cn * (1.0 + math.sqrt(eq.psi_p / (eq.psi_n * draws.m))) ** 2
+
+
+@dataclass(frozen=True)
+class DrawsSpectrum:
+    """Support of the continuous spectrum of U_m (the atom at 0 of mass 1 - n m/p excluded).
+
+    Attributes
+    ----------
+    support : tuple of (float, float)
+        Disjoint intervals [lo, hi], increasing.
+    mass : tuple of float
+        Mass of each interval (Riemann sum of the density on the scan grid; a diagnostic).
+    null_mass : float
+        Mass of the atom at 0.
+    scale : float
+        The upper bound used for the scan.
+    """
+
+    support: tuple[tuple[float, float], ...]
+    mass: tuple[float, ...]
+    null_mass: float
+    scale: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python dictionary (JSON-ready)."""
+        return {"support": [list(s) for s in self.support], "mass": list(self.mass),
+                "null_mass": self.null_mass, "scale": self.scale}
+
+
+def spectrum(draws: DrawsEquations, *, points: int = 1500, rel_threshold: float = 1e-7) -> DrawsSpectrum:
+    """Support intervals of the continuous spectrum of U_m, by a density scan and bisection of the edges.
+
+    The density Im q(x + i eta)/pi (eta = 1e-13 x, the atom at 0 subtracted) is evaluated on a log grid of
+    ``points`` values between 1e-9 and 1 times the upper bound; an interval is where x rho(x) exceeds
+    ``rel_threshold`` (the density is O(eta) outside the support). Each edge is then bisected to 1e-7 relative
+    and moved outwards by that much, so the intervals enclose the support (what a contour needs).
+
+    Examples
+    --------
+    >>> import rfdiff
+    >>> sp = spectrum(DrawsEquations.from_model(rfdiff.RFModel(psi_p=4, psi_n=1, t=0.1), m=2))
+    >>> len(sp.support), round(sum(sp.mass), 2)      # continuous mass n m/p = 0.5
+    (2, 0.5)
+    """
+    scale = _upper_scale(draws)
+    x = np.geomspace(1e-9 * scale, scale, int(points))
+
+    def inside(v: np.ndarray) -> np.ndarray:
+        z = v + 1j * 1e-13 * v
+        q = solve(draws, z).q + draws.null_mass / z
+        return v * q.imag / math.pi > rel_threshold
+
+    rho_on = inside(x)
+    if rho_on[-1] or rho_on[0]:
+        raise ResolventConvergenceError("the spectrum scan found density at an end of its range "
+                                        f"[{x[0]:.3g}, {x[-1]:.3g}] (m={draws.m})", np.array([x[-1] + 0j]))
+    starts = np.flatnonzero(~rho_on[:-1] & rho_on[1:])
+    ends = np.flatnonzero(rho_on[:-1] & ~rho_on[1:])
+    support = []
+    for i0, i1 in zip(starts, ends, strict=True):
+        lo_out, lo_in = x[i0], x[i0 + 1]
+        hi_in, hi_out = x[i1], x[i1 + 1]
+        for _ in range(60):
+            if lo_in / lo_out - 1 < 1e-7 and hi_out / hi_in - 1 < 1e-7:
+                break
+            mid = np.sqrt(np.array([lo_out * lo_in, hi_in * hi_out]))
+            ins = inside(mid)
+            lo_in, lo_out = (mid[0], lo_out) if ins[0] else (lo_in, mid[0])
+            hi_in, hi_out = (mid[1], hi_out) if ins[1] else (hi_in, mid[1])
+        support.append((float(lo_out), float(hi_out)))
+    dens = density(draws, x, eta=1e-13 * scale)
+    mass = tuple(float(np.trapezoid(np.where((x >= lo) & (x <= hi), dens, 0.0), x)) for lo, hi in support)
+    return DrawsSpectrum(support=tuple(support), mass=mass, null_mass=draws.null_mass, scale=scale)
+
+
+_LOG_TOL = 37.0  # ln(1e16): target trapezoid error
+_MAX_NODES = 2048
+
+
+def _bernstein_rho(w: complex, c: float, h: float) -> float:
+    """Bernstein-ellipse parameter of the point w for the interval [c - h, c + h] (> 1 off the interval)."""
+    s = (w - c) / h
+    r = s + np.sqrt(s - 1.0) * np.sqrt(s + 1.0)
+    return float(max(abs(r), 1.0 / abs(r)))
+
+
+def _ellipse_plan(sp: DrawsSpectrum, a_max: float) -> list[tuple[float, float, float, int]]:
+    """(centre, half-width, rho, nodes) of Bernstein ellipses in u = log z, one per group of intervals.
+
+    The support of U_m starts close to 0 compared with its width (the sampled-noise bulk), where e^{-a z}
+    varies on the scale 1/a: an ellipse in z would need ~a (hi - lo) nodes. In u = log z the interval
+    [lo, hi] becomes [log lo, log hi], e^{-a z} varies by O(1) per unit of u wherever it is not negligible,
+    and the node count no longer depends on hi/lo. Intervals closer than 5 % (in u) share an ellipse.
+    rho = sqrt(rho_out), rho_out the parameter of the nearest point to avoid: the other groups' edges
+    (branch cuts) and u = centre +- i pi/2 (where Re z = 0, beyond which e^{-a z} grows).
+    """
+    groups: list[list[float]] = []
+    for lo, hi in sp.support:
+        ulo, uhi = math.log(lo), math.log(hi)
+        if groups and ulo - groups[-1][1] < 0.05 * min(uhi - ulo, groups[-1][1] - groups[-1][0]):
+            groups[-1][1] = uhi
+        else:
+            groups.append([ulo, uhi])
+    out = []
+    for k, (ulo, uhi) in enumerate(groups):
+        c, h = 0.5 * (ulo + uhi), 0.5 * (uhi - ulo)
+        avoid = [complex(v) for j, g in enumerate(groups) if j != k for v in g]
+        avoid += [complex(c, 0.5 * math.pi), complex(c, -0.5 * math.pi)]
+        rho_out = min(_bernstein_rho(w, c, h) for w in avoid)
+        rho = math.sqrt(rho_out)
+        n_an = 2.0 * _LOG_TOL / math.log(rho_out)
+        theta = np.linspace(0.0, 2.0 * math.pi, 721)
+        e = np.exp(1j * theta)
+        u = c + 0.5 * h * (rho * e + 1.0 / (rho * e))
+        z = np.exp(u)
+        du = np.abs(0.5 * h * (rho * e - 1.0 / (rho * e)))
+        rate = a_max * np.abs(z) * du if math.isfinite(a_max) else np.zeros_like(du)
+        live = a_max * z.real < 45.0 if math.isfinite(a_max) else np.zeros_like(du, bool)
+        n_osc = 1.5 * float(np.max(np.where(live, rate, 0.0))) + 16.0
+        n = int(min(_MAX_NODES, max(32, math.ceil(n_an + n_osc))))
+        out.append((c, h, rho, n + (n % 2)))
+    return out
+
+
+@dataclass(frozen=True)
+class DrawsContour:
+    """Trapezoid nodes on ellipses around the support of U_m, with the one- and two-point quantities.
+
+    Attributes
+    ----------
+    z, weight : ndarray of complex
+        Nodes and dz/(2 pi i) (counter-clockwise): h(U_m) = -sum_j weight_j h(z_j) (U_m - z_j)^{-1}.
+    A, E : ndarray of complex
+        (1/d) Tr V_m^T R V_m and (1/d^{3/2}) Tr W^T R V_m at the nodes.
+    T_pop : ndarray of complex
+        (1/Gamma_t^2)(1/d) Tr[V_m^T R_i K_{Sigma_t} R_j V_m] on the node grid (the U~ part of the test loss).
+    mass : float
+        -sum_j weight_j q_j: the continuous mass n m/p (1 for m = inf minus the invisible atom) seen by the
+        contours; compare with ``1 - spectrum.null_mass``.
+    spectrum : DrawsSpectrum
+    a_max : float
+    """
+
+    z: np.ndarray
+    weight: np.ndarray
+    A: np.ndarray
+    E: np.ndarray
+    T_pop: np.ndarray = field(repr=False)
+    mass: float = 0.0
+    spectrum: DrawsSpectrum | None = None
+    a_max: float = 0.0
+
+
+def _node_pieces(draws: DrawsEquations, z: np.ndarray) -> dict[str, np.ndarray]:
+    """One-point quantities at nodes of either half plane (the lower one by conjugation)."""
+    up = z.imag > 0
+    zu = np.where(up, z, np.conj(z))
+    res = solve(draws, zu)
+    eq, minv = draws.equations, draws.minv
+    q, d1, d2 = res.q, res.delta1, res.delta2
+    e1, e2 = 1.0 / (1.0 + d1), 1.0 / (1.0 + d2)
+    th = minv * e1 + (1.0 - minv) * e2
+    D = (th * eq.b2)[:, None] + (e1 * eq.a2e)[:, None] * eq.lam
+    x = eq.psi_p * q[:, None] * D
+    h = 1.0 / (1.0 + x)
+    out = {"q": q, "e1": e1, "e2": e2, "th": th, "h": h, "g": x * h, "S": res.S, "A": res.A, "E": res.E}
+
+    def cj(v: np.ndarray) -> np.ndarray:
+        return np.where(up if v.ndim == 1 else up[:, None], v, np.conj(v))
+
+    return {k: cj(v) for k, v in out.items()}
+
+
+def _two_point_grid(draws: DrawsEquations, P: dict[str, np.ndarray], t: float, delta: float) -> np.ndarray:
+    """(e^{-2t} T_{K Sigma} + Delta_t T_K)(z_i, z_j) on the node grid; docs/noise_draws.md §4.
+
+    Given W: Q_1 M Q_2 ~ Qb_1 M Qb_2 + sum_g eps1_g eps2_g Phi_g(M) Qb_1 c_g Qb_2 with c_1 = C + C_n/m,
+    c_2 = (1 - 1/m) C_n (the two kinds of rotated draws, weights included) and a 2 x 2 linear system for
+    Phi_g(M) = (1/N) Tr C_g Q_1 M Q_2; then T_M = Psi(M) + b^2 [theta1 theta2 (1/d) Tr Q_1 M Q_2 K
+    - psi_p Psi(M) (theta2 S_2 + theta1 S_1)], Psi = sum_g w_g eps1_g eps2_g Phi_g. The traces
+    (1/d) Tr Qb_1 X Qb_2 Y, X, Y in span{I, K, K_Sigma}, come from the inner leave-one-out over W's columns
+    (rfdiff.twopoint's anisotropic step).
+    """
+    eq, minv = draws.equations, draws.minv
+    pp, pn, b2, s2, v2, kap = eq.psi_p, eq.psi_n, eq.b2, eq.s2, eq.v2, eq.a2e
+    pi, lam = eq.pi, eq.lam
+    q = P["q"]
+    qq = np.multiply.outer(q, q)
+    G = (P["g"] * pi) @ P["g"].T
+    tau0 = pp * qq / (1.0 - G / pp)
+    ee = pp * pp * qq
+    A0, A1, A2 = ((P["h"] * (pi * lam**j)) @ P["h"].T for j in range(3))
+    # entries of the symmetric 3 x 3 trace matrix in the basis (I, K, K_Sigma)
+    T00 = tau0
+    T01 = A0 * tau0
+    T02 = A1 * tau0
+    T11 = ee * A0 + A0 * A0 * tau0
+    T12 = ee * A1 + A0 * A1 * tau0
+    T22 = ee * A2 + A1 * A1 * tau0
+
+    def bil(x: tuple[float, float, float], y: tuple[float, float, float]) -> np.ndarray:
+        return (x[0] * y[0] * T00 + (x[0] * y[1] + x[1] * y[0]) * T01 + (x[0] * y[2] + x[2] * y[0]) * T02
+                + x[1] * y[1] * T11 + (x[1] * y[2] + x[2] * y[1]) * T12 + x[2] * y[2] * T22)
+
+    C = (v2, 0.0, kap)
+    Cn = (s2, b2, 0.0)
+    e2t = math.exp(-2.0 * t)
+    Mvec = (0.0, delta, e2t)            # M = e^{-2t} K_Sigma + Delta_t K (linear in M: one pass)
+    Kvec = (0.0, 1.0, 0.0)
+    groups = [((C[0] + minv * Cn[0], C[1] + minv * Cn[1], C[2] + minv * Cn[2]), minv,
+               np.multiply.outer(P["e1"], P["e1"]), 1.0 / pn)]
+    if minv < 1.0:
+        groups.append((((1 - minv) * Cn[0], (1 - minv) * Cn[1], 0.0), 1.0 - minv,
+                       np.multiply.outer(P["e2"], P["e2"]), minv / ((1.0 - minv) * pn)))
+    ng = len(groups)
+    rhs = [groups[k][3] * bil(groups[k][0], Mvec) for k in range(ng)]
+    L = [[groups[h][3] * groups[g][2] * bil(groups[h][0], groups[g][0]) for g in range(ng)]
+         for h in range(ng)]
+    if ng == 1:
+        Phi = [rhs[0] / (1.0 - L[0][0])]
+    else:
+        a, b, c, d = 1.0 - L[0][0], -L[0][1], -L[1][0], 1.0 - L[1][1]
+        det = a * d - b * c
+        Phi = [(d * rhs[0] - b * rhs[1]) / det, (a * rhs[1] - c * rhs[0]) / det]
+    Psi = sum(groups[k][1] * groups[k][2] * Phi[k] for k in range(ng))
+    PMK = bil(Mvec, Kvec) + sum(groups[k][2] * Phi[k] * bil(groups[k][0], Kvec) for k in range(ng))
+    th = P["th"]
+    S = P["S"]
+    tt = np.multiply.outer(th, th)
+    return Psi + b2 * (tt * PMK - pp * Psi * (np.multiply.outer(np.ones_like(th), th * S)
+                                              + np.multiply.outer(th * S, np.ones_like(th))))
+
+
+def contour(model: RFModel, m: int, tau_max: float = math.inf,
+            spectrum_: DrawsSpectrum | None = None) -> DrawsContour:
+    """Nodes, weights, A, E and the population two-point grid for finite m (docs/noise_draws.md §4).
+
+    The nodes are the trapezoid rule on Bernstein ellipses in u = log z around each group of support
+    intervals (see ``_ellipse_plan``), shifted by half a step so that none falls on the real axis.
+
+    Parameters
+    ----------
+    model : RFModel
+        Any discrete rho_Sigma.
+    m : int
+        Noise draws per point (finite; m = infinity is :func:`rfdiff.twopoint.contour`).
+    tau_max : float
+        Largest finite tau the nodes must resolve.
+    spectrum_ : DrawsSpectrum, optional
+        A precomputed :func:`spectrum`.
+
+    Returns
+    -------
+    DrawsContour
+
+    Examples
+    --------
+    >>> import rfdiff
+    >>> ct = contour(rfdiff.RFModel(psi_p=4, psi_n=1, t=0.1), m=2)
+    >>> round(ct.mass, 10)          # n m/p
+    0.5
+    """
+    draws = DrawsEquations.from_model(model, m)
+    if draws.m is None:
+        raise ValueError("m must be finite here (m = infinity: rfdiff.twopoint.contour)")
+    sp = spectrum(draws) if spectrum_ is None else spectrum_
+    a_max = 2.0 * model.constants.delta * float(tau_max) / model.psi_p
+    zs, ws = [], []
+    for c, h, rho, n in _ellipse_plan(sp, a_max):
+        e = np.exp(2j * np.pi * (np.arange(n) + 0.5) / n)     # half-step shift: no node on the real axis
+        zk = np.exp(c + 0.5 * h * (rho * e + 1.0 / (rho * e)))  # ellipse in u = log z
+        zs.append(zk)
+        ws.append(zk * 0.5 * h * (rho * e - 1.0 / (rho * e)) / n)   # dz/(2 pi i) = z du/(2 pi i)
+    z = np.concatenate(zs)
+    weight = np.concatenate(ws)
+    P = _node_pieces(draws, z)
+    cst = model.constants
+    T_pop = _two_point_grid(draws, P, model.t, cst.delta) / cst.gamma2
+    mass = float((-(weight * P["q"]).sum()).real)
+    return DrawsContour(z=z, weight=weight, A=P["A"], E=P["E"], T_pop=T_pop, mass=mass, spectrum=sp,
+                        a_max=a_max)
+
+
+@dataclass(frozen=True)
+class DrawsCurves:
+    """Limit learning curves of the flow trained on m fixed noise draws per point (ridge lam).
+
+    Attributes
+    ----------
+    psi_p, psi_n, t : float
+    m : int or None
+    lam : float
+    tau : ndarray
+    train, test, gen, score : ndarray
+        L_train^m (sampled draws, no penalty), L_test (population), L_gen, E_score.
+    contour_mass : float
+        Mass seen by the contours (n m/p for finite m; a quadrature diagnostic).
+    spectrum : DrawsSpectrum or None
+        The support used (None for m = infinity, which delegates to the core).
+    """
+
+    psi_p: float
+    psi_n: float
+    t: float
+    m: int | None
+    lam: float
+    tau: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    gen: np.ndarray
+    score: np.ndarray
+    contour_mass: float
+    spectrum: DrawsSpectrum | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python dictionary (JSON-ready; tau = inf as null)."""
+        return {"psi_p": self.psi_p, "psi_n": self.psi_n, "t": self.t, "m": self.m, "lam": self.lam,
+                "tau": np.where(np.isinf(self.tau), None, self.tau).tolist(), "train": self.train.tolist(),
+                "test": self.test.tolist(), "gen": self.gen.tolist(), "score": self.score.tolist(),
+                "contour_mass": self.contour_mass,
+                "spectrum": None if self.spectrum is None else self.spectrum.to_dict()}
+
+
+def learning_curves(model: RFModel, m: int | None, tau: float | Sequence[float] | np.ndarray,
+                    lam: float = 0.0) -> DrawsCurves:
+    """L_train^m, L_test, L_gen, E_score of the flow with m noise draws per point, at flow times tau.
+
+    The flow on the sampled loss ends at B(tau) = -Delta_t^{-1/2} V_m^T g(U_m),
+    g(x) = (1 - e^{-2 Delta_t (x + lam) tau/psi_p})/(x + lam), so with f = -g (docs/noise_draws.md §4)
+
+        L_train = 1 + (1/d) Tr V_m^T (U_m f^2 + 2 f) V_m                      (one point: A),
+        L_test  = 1 + (mu_1^2/Gamma_t^2)(1/d) Tr V_m^T f K_{Sigma_t} f V_m     (two point: T_pop)
+                    + mu_*^2 (1/d) Tr V_m^T f^2 V_m + 2 b_t (1/d^{3/2}) Tr W^T f V_m   (one point: A, E),
+
+    each a (double) trapezoid contour integral on :func:`contour`'s ellipses. m = None delegates to the core
+    (:func:`rfdiff.twopoint.learning_curves`; with lam > 0, :func:`rfdiff.ridge.ridge_curves`).
+
+    Parameters
+    ----------
+    model : RFModel
+    m : int or None
+        Noise draws per point.
+    tau : float or array_like
+        Flow times >= 0 (inf allowed: the ridge estimator, = :func:`limit_losses`).
+    lam : float
+        Ridge >= 0.
+
+    Returns
+    -------
+    DrawsCurves
+
+    Examples
+    --------
+    >>> import numpy as np, rfdiff
+    >>> m = rfdiff.RFModel(psi_p=4, psi_n=1, t=0.1)
+    >>> lc = learning_curves(m, 2, [0.0, 10.0, np.inf])
+    >>> float(lc.test[0])
+    1.0
+    >>> bool(abs(lc.test[2] - limit_losses(4, 1, 0.1, 2).test) < 1e-8)
+    True
+    """
+    lam = float(_check_lam(lam))
+    try:
+        tau_arr = np.asarray(tau, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"tau must be real numbers >= 0, got {tau!r}") from None
+    if tau_arr.size == 0 or np.any(np.isnan(tau_arr)) or np.any(tau_arr < 0):
+        raise ValueError(f"tau must be >= 0 (inf allowed), got {tau!r}")
+    draws = DrawsEquations.from_model(model, m)
+    shape = tau_arr.shape
+    flat = tau_arr.ravel()
+    common = dict(psi_p=model.psi_p, psi_n=model.psi_n, t=model.t, m=draws.m, lam=lam, tau=tau_arr)
+    if draws.m is None:
+        from .ridge import ridge_curves
+
+        rc = ridge_curves(model, tau_arr, lam)
+        return DrawsCurves(train=rc.train, test=rc.test, gen=rc.gen, score=rc.score,
+                           contour_mass=rc.contour_mass, **common)
+    if lam == 0 and np.any(np.isinf(flat)) and abs(draws.samples_per_feature - 1.0) < 1e-9:
+        raise ValueError(f"tau = inf with lam = 0 at n m = p (m = {draws.m}): the test loss diverges there")
+    finite = flat[np.isfinite(flat)]
+    ct = contour(model, draws.m, float(finite.max()) if finite.size else 0.0)
+    cst = model.constants
+    a = 2.0 * cst.delta * flat / model.psi_p
+    zl = np.broadcast_to(ct.z[:, None] + lam, (ct.z.size, flat.size))
+    f = np.empty((ct.z.size, flat.size), np.complex128)
+    fin = np.isfinite(a)
+    f[:, fin] = np.expm1(-a[fin][None, :] * zl[:, fin]) / zl[:, fin]
+    f[:, ~fin] = -1.0 / zl[:, ~fin]
+    w = ct.weight
+    F = w[:, None] * f
+    wa = w * ct.A
+    j_pop = np.einsum("it,it->t", F, ct.T_pop @ F).real
+    j_f2 = -(wa @ (f * f)).real
+    j_e = -((w * ct.E) @ f).real
+    j_tr = -(wa @ (ct.z[:, None] * f * f + 2.0 * f)).real
+    test = 1.0 + cst.mu1**2 * j_pop + cst.mustar2 * j_f2 + 2.0 * cst.b * j_e
+    train = 1.0 + j_tr
+    zero = flat == 0
+    test[zero] = 1.0
+    train[zero] = 1.0
+    e2t = math.exp(-2.0 * model.t)
+    offset = float(model.data.w @ (1.0 / (e2t * model.data.lam + cst.delta)))
+    score = ((test - 1.0) / cst.delta + offset).reshape(shape)
+    return DrawsCurves(train=train.reshape(shape), test=test.reshape(shape),
+                       gen=(test - train).reshape(shape), score=score, contour_mass=ct.mass,
+                       spectrum=ct.spectrum, **common)
