@@ -757,30 +757,31 @@ def spectrum(draws: DrawsEquations, *, points: int = 1500, rel_threshold: float 
     scale = _upper_scale(draws)
     x = np.geomspace(1e-9 * scale, scale, int(points))
 
-    def inside(v: np.ndarray) -> np.ndarray:
+    def xrho(v: np.ndarray) -> np.ndarray:
         z = v + 1j * 1e-13 * v
         q = solve(draws, z).q + draws.null_mass / z
-        return v * q.imag / math.pi > rel_threshold
+        return v * q.imag / math.pi
 
-    rho_on = inside(x)
+    on_grid = xrho(x)
+    rho_on = on_grid > rel_threshold
     if rho_on[-1] or rho_on[0]:
         raise ResolventConvergenceError("the spectrum scan found density at an end of its range "
                                         f"[{x[0]:.3g}, {x[-1]:.3g}] (m={draws.m})", np.array([x[-1] + 0j]))
     starts = np.flatnonzero(~rho_on[:-1] & rho_on[1:])
     ends = np.flatnonzero(rho_on[:-1] & ~rho_on[1:])
-    support = []
-    for i0, i1 in zip(starts, ends, strict=True):
-        lo_out, lo_in = x[i0], x[i0 + 1]
-        hi_in, hi_out = x[i1], x[i1 + 1]
-        for _ in range(60):
-            if lo_in / lo_out - 1 < 1e-7 and hi_out / hi_in - 1 < 1e-7:
-                break
-            mid = np.sqrt(np.array([lo_out * lo_in, hi_in * hi_out]))
-            ins = inside(mid)
-            lo_in, lo_out = (mid[0], lo_out) if ins[0] else (lo_in, mid[0])
-            hi_in, hi_out = (mid[1], hi_out) if ins[1] else (hi_in, mid[1])
-        support.append((float(lo_out), float(hi_out)))
-    dens = density(draws, x, eta=1e-13 * scale)
+    # bisection of every edge at once (in log x): (outside, inside) brackets
+    lo_out, lo_in = x[starts].copy(), x[starts + 1].copy()
+    hi_in, hi_out = x[ends].copy(), x[ends + 1].copy()
+    for _ in range(40):
+        if max(np.max(lo_in / lo_out, initial=1.0), np.max(hi_out / hi_in, initial=1.0)) - 1.0 < 1e-7:
+            break
+        mid_lo, mid_hi = np.sqrt(lo_out * lo_in), np.sqrt(hi_in * hi_out)
+        ins = xrho(np.concatenate([mid_lo, mid_hi])) > rel_threshold
+        k = mid_lo.size
+        lo_in, lo_out = np.where(ins[:k], mid_lo, lo_in), np.where(ins[:k], lo_out, mid_lo)
+        hi_in, hi_out = np.where(ins[k:], mid_hi, hi_in), np.where(ins[k:], hi_out, mid_hi)
+    support = [(float(a), float(b)) for a, b in zip(lo_out, hi_out, strict=True)]
+    dens = on_grid / x
     mass = tuple(float(np.trapezoid(np.where((x >= lo) & (x <= hi), dens, 0.0), x)) for lo, hi in support)
     return DrawsSpectrum(support=tuple(support), mass=mass, null_mass=draws.null_mass, scale=scale)
 

@@ -234,6 +234,81 @@ def test_stieltjes_against_real_tanh_draws(m):
         assert np.all(np.abs(mean[:, k] - theory) < 3 * se[:, k] + 0.03 * np.abs(theory)), k
 
 
+@pytest.mark.parametrize("setting,m,lam,data", [
+    ((4, 1, 0.1), 1, 0.0, None), ((4, 1, 0.1), 3, 0.0, TWO), ((2, 4, 0.1), 2, 0.05, None),
+    pytest.param((64, 8, 0.1), 4, 0.0, None, marks=pytest.mark.slow),
+    pytest.param((64, 8, 0.01), 32, 1e-3, None, marks=pytest.mark.slow)])
+def test_contour_at_infinity_equals_closed_form(setting, m, lam, data):
+    # tau = inf through the contours (double trapezoid integral of the finite-m two-point equivalent,
+    # one-point A and E) against the closed form (implicit derivatives at z = -lam): different formulas and
+    # numerics, each ~1e-13; tolerance 1e-9. Also the contour mass n m/p (the atom at 0 is outside).
+    model = rfdiff.RFModel(*setting, data=data or rfdiff.DataSpectrum.isotropic())
+    lc = nd.learning_curves(model, m, [0.0, np.inf], lam)
+    lim = nd.limit_losses_model(model, m, lam)
+    assert lc.test[0] == 1.0 and lc.train[0] == 1.0
+    assert abs(lc.test[1] - float(lim.test)) < 1e-9
+    assert abs(lc.train[1] - float(lim.train)) < 1e-9
+    draws = nd.DrawsEquations.from_model(model, m)
+    assert abs(lc.contour_mass - (1 - draws.null_mass)) < 1e-10
+
+
+def test_finite_m_curves_converge_to_the_core_curves():
+    # Large m through this module's contours and two-point equivalent against rfdiff.learning_curves (m = inf,
+    # the core's code): the gap must shrink like 1/m (ratio 2 between m = 2000 and 4000, to 5 %) and be small.
+    model = rfdiff.RFModel(8, 2, 0.1)
+    tau = np.array([1.0, 30.0, 1e3, 1e5])
+    core = model.learning_curves(tau)
+    g = [nd.learning_curves(model, m, tau) for m in (2000, 4000)]
+    gaps = [np.abs(x.test - core.test).max() for x in g]
+    assert gaps[0] < 2e-3
+    assert abs(gaps[0] / gaps[1] - 2) < 0.1, gaps
+    np.testing.assert_allclose(nd.learning_curves(model, None, tau).test, core.test, atol=1e-13, rtol=0)
+
+
+def _ge_flow(mats: dict, delta: float, d: int, taus) -> np.ndarray:
+    """(L_train, L_test) of the flow B(tau) = -V^T Q diag((1 - e^{-a w})/w) Q^T/sqrt(Delta)."""
+    w, Q = np.linalg.eigh(mats["U"])
+    R = Q.T @ mats["V"]
+    p = w.size
+    pos = w > 1e-12 * w.max()
+    out = []
+    for tau in taus:
+        a = 2 * delta * tau / (p / d)
+        filt = np.where(pos, -np.expm1(-a * w) / np.where(pos, w, 1.0), a)
+        B = -((R * filt[:, None]).T @ Q.T) / math.sqrt(delta)
+        out.append([1 + (delta / d) * np.sum((B @ U) * B) + (2 * math.sqrt(delta) / d) * np.sum(B * V.T)
+                    for U, V in ((mats["U"], mats["V"]), (mats["U_pop"], mats["V_pop"]))])
+    return np.array(out)
+
+
+def test_finite_tau_against_gaussian_equivalent_flow():
+    # psi_p = 4, psi_n = 1, t = 0.1, m = 2, d = 50, 32 seeds, tau = 10, 100, 1e3. Measured
+    # (docs/noise_draws.md §5) |seed mean - theory| <= 0.015 at d = 50 with standard errors up to 0.008
+    # (L_test at tau = 1e3), falling with d. Tolerance 3 se + 0.5/d.
+    model = rfdiff.RFModel(4, 1, 0.1)
+    taus = [10.0, 100.0, 1e3]
+    lc = nd.learning_curves(model, 2, taus)
+    d = 50
+    sims = np.array([_ge_flow(_ge_draws(model, d, 2, 2000 + s), model.constants.delta, d, taus)
+                     for s in range(32)])
+    mean, se = sims.mean(0), sims.std(0, ddof=1) / math.sqrt(32)
+    assert np.all(np.abs(mean[:, 0] - lc.train) < 3 * se[:, 0] + 0.5 / d)
+    assert np.all(np.abs(mean[:, 1] - lc.test) < 3 * se[:, 1] + 0.5 / d)
+
+
+def test_spectrum_support_and_masses():
+    # psi_p = 64, psi_n = 8, t = 0.1, m = 32: the atom at s_t^2 of m = inf becomes a sampled-noise bulk
+    # around it (edges ~ s_t^2 (1 -+ sqrt(p/(n m)))^2, up to the b_t^2 K part), and the masses are those of
+    # m = inf: 1 - (1 + psi_n)/psi_p, 1/psi_p (cluster), (psi_n - 1)/psi_p (rho_1), 1/psi_p (rho_2), to the
+    # scan's quadrature error (1e-3).
+    model = rfdiff.RFModel(64, 8, 0.1)
+    sp = nd.spectrum(nd.DrawsEquations.from_model(model, 32))
+    assert len(sp.support) == 4
+    np.testing.assert_allclose(sp.mass, [1 - 9 / 64, 1 / 64, 7 / 64, 1 / 64], atol=1.5e-3)
+    s2 = model.constants.s2
+    assert sp.support[0][0] < s2 < sp.support[0][1]
+
+
 def test_to_dict_and_shapes():
     res = nd.limit_losses(4, 1, 0.1, 2, [[0.0, 0.1], [1.0, 10.0]])
     assert res.test.shape == (2, 2)
