@@ -5,7 +5,19 @@ Biroli & Mézard (NeurIPS 2025) from its self-consistent resolvent equations,
 with the conventions of THEORY.md.
 """
 
-from . import activations, constants, dynamics, errors, phases, resolvent, simulate, spectrum, twopoint
+from . import (
+    activations,
+    constants,
+    dynamics,
+    errors,
+    noise_draws,
+    phases,
+    resolvent,
+    ridge,
+    simulate,
+    spectrum,
+    twopoint,
+)
 from .activations import Activation, centred
 from .constants import Constants
 from .dynamics import Timescales
@@ -48,11 +60,13 @@ __all__ = [
     "errors",
     "learning_curves",
     "n_star",
+    "noise_draws",
     "phase_diagram",
     "phases",
     "plot",
     "report",
     "resolvent",
+    "ridge",
     "simulate",
     "spectrum",
     "sweep",
