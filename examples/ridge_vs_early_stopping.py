@@ -16,6 +16,7 @@ perfect score has E_score = 0). Also n*(psi_p, lam) (rfdiff.ridge.ridge_n_star).
 
 import argparse
 import json
+import math
 
 import matplotlib
 
@@ -63,13 +64,17 @@ def cell(psi_p: float, psi_n: float, t: float) -> dict:
     T2, L2 = np.meshgrid(tf, lf, indexing="ij")
     both2 = ridge_curves(model, T2, L2).test
     i2, j2 = np.unravel_index(np.argmin(both2), both2.shape)
-    l_both = float(min(both2[i2, j2], both.min()))
+    # the joint optimum: the best of the grids and of the two one-parameter optima (points of the same space)
+    cands = [(float(both2[i2, j2]), float(T2[i2, j2]), float(L2[i2, j2])),
+             (float(both[i, j]), float(T[i, j]), float(L[i, j])), (l_es, tau_es, 0.0),
+             (l_wd, math.inf, lam_wd)]
+    l_both, tau_both, lam_both = min(cands)
     return {
         "psi_p": psi_p, "psi_n": psi_n, "t": t, "l_opt": l_opt, "delta": cst.delta,
         "test_inf_ridgeless": float(test_inf),
         "early_stopping": {"test": l_es, "tau": tau_es},
         "weight_decay": {"test": l_wd, "lam": lam_wd},
-        "both": {"test": l_both, "tau": float(T2[i2, j2]), "lam": float(L2[i2, j2])},
+        "both": {"test": l_both, "tau": tau_both if math.isfinite(tau_both) else None, "lam": lam_both},
         "excess_score": {"early_stopping": (l_es - l_opt) / cst.delta,
                          "weight_decay": (l_wd - l_opt) / cst.delta, "both": (l_both - l_opt) / cst.delta},
         "curve_tau": tau.tolist(), "curve_test_tau": test_tau.tolist(), "curve_lam": lam.tolist(),
@@ -102,13 +107,14 @@ def main() -> None:
                 nstar.append({"psi_p": pp, "lam": lam, "n_star": ns.n_star, "slope": ns.slope})
             except rfdiff.UndefinedQuantityError as err:
                 nstar.append({"psi_p": pp, "lam": lam, "n_star": None, "slope": None, "error": str(err)})
+    ex = next(c for c in cells
+              if c["psi_p"] == psi_ps[-1] and abs(c["psi_n"] / c["psi_p"] - ratios[0]) < 1e-9)
+    slim = [c if c is ex else {k: v for k, v in c.items() if not k.startswith("curve_")} for c in cells]
     with open(f"{args.out}.json", "w") as fh:
-        json.dump({"t": args.t, "cells": cells, "n_star": nstar}, fh, indent=1)
+        json.dump({"t": args.t, "cells": slim, "n_star": nstar}, fh, indent=1)
 
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
     ax = axes[0]
-    ex = next(c for c in cells
-              if c["psi_p"] == psi_ps[-1] and abs(c["psi_n"] / c["psi_p"] - ratios[0]) < 1e-9)
     ax.plot(ex["curve_tau"], ex["curve_test_tau"], "-", color="C0", label=r"$L_{test}(\tau)$, $\lambda = 0$")
     ax.plot(ex["curve_lam"], ex["curve_test_lam"], "-", color="C3",
             label=r"$L_{test}(\infty)$ vs $\lambda$ (ridge)")
