@@ -243,7 +243,10 @@ class DrawsResolvent:
     residual : ndarray
         Largest absolute residual of the three equations at the returned point.
     converged, branch_ok : ndarray of bool
-        Newton converged at every continuation step; Im q and Im(z q) have the sign of Im z.
+        Newton converged at every continuation step; Im q and Im(z q) have the sign of Im z, to the rounding
+        error 64 eps |q| cond(J).
+    jacobian_cond : ndarray
+        Condition number of the 3 x 3 Jacobian at the solution (large near support edges).
     """
 
     z: np.ndarray
@@ -256,6 +259,7 @@ class DrawsResolvent:
     residual: np.ndarray
     converged: np.ndarray
     branch_ok: np.ndarray
+    jacobian_cond: np.ndarray
 
     @property
     def ok(self) -> np.ndarray:
@@ -282,15 +286,46 @@ def _newton_batch(eq, minv, x, z, zeta1, zeta2, maxit, tol):
     return x, res, conv
 
 
+def _continue(draws: DrawsEquations, zf: np.ndarray, z1: np.ndarray, z2: np.ndarray,
+              steps: int) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """Lock-step continuation of all points from Re z + 4i(|Re z| + scale) down to z in ``steps`` steps.
+
+    Newton tracks the branch to 1e-10 at the intermediate steps (enough to stay on it; near a square-root edge
+    the residual's rounding floor can exceed 1e-13) and converges to 1e-15 at the target, where 1e-12 is
+    required. Returns the unknowns, the final residual and the convergence flags.
+    """
+    eq, minv = draws.equations, draws.minv
+    scale = _upper_scale(draws)
+    y0 = 4.0 * (np.abs(zf.real) + scale)
+    ys = np.exp(np.linspace(0.0, 1.0, steps)[:, None] * np.log(zf.imag / y0)[None, :]) * y0
+    zk = zf.real + 1j * ys[0]
+    g = eq.psi_p / eq.psi_n
+    q = 1.0 / (eq.mean_eigenvalue - zk)
+    m1 = float(eq.lam @ eq.pi)
+    d2 = g * minv * q * (eq.b2 + eq.s2)
+    x = (q, g * q * (eq.a2e * m1 + eq.v2) + d2, d2)
+    conv_all = np.ones(zf.shape, bool)
+    res = np.zeros(zf.shape)
+    for k in range(steps):
+        zk = zf.real + 1j * ys[k]
+        last = k == steps - 1
+        x, res, conv = _newton_batch(eq, minv, x, zk, z1, z2, 60 if last else 20, 1e-15 if last else 1e-10)
+        conv_all &= conv | last
+        if last:
+            conv_all &= res <= 1e-12 * np.maximum(1.0, np.abs(np.stack(x, -1)).max(-1))
+    return x, res, conv_all
+
+
 def solve(draws: DrawsEquations, z: complex | Sequence[complex] | np.ndarray, *,
           zeta: tuple[float, float] = (0.0, 0.0), steps: int = 60,
           on_failure: str = "raise") -> DrawsResolvent:
     """Solve the finite-m system at z with Im z > 0 (continuation from far above the spectrum).
 
     Each point is continued along z_k = Re z + i y_k, y_k falling geometrically from 4 (|Re z| + scale)
-    to Im z in ``steps`` steps (ratio ~0.6 per step by default); Newton (analytic Jacobian) runs to 1e-13 at
-    every step and to 1e-15 at the target. The branch is checked at the end (Herglotz: Im q > 0,
-    Im (z q) > 0).
+    to Im z in ``steps`` steps (ratio ~0.6 per step by default); Newton (analytic Jacobian) tracks the branch
+    to 1e-10 at every step and converges to 1e-15 at the target (1e-12 required). The branch is checked at
+    the end (Herglotz: Im q > 0, Im (z q) > 0). Points that fail are continued again with 4 and then 16
+    times more steps before they are reported.
 
     Parameters
     ----------
@@ -327,30 +362,33 @@ def solve(draws: DrawsEquations, z: complex | Sequence[complex] | np.ndarray, *,
     if not np.all(np.isfinite(zf)) or np.any(zf.imag <= 0):
         raise ValueError("z must be finite with Im z > 0")
     eq, minv = draws.equations, draws.minv
-    scale = eq.upper_bound * (1.0 + math.sqrt(eq.psi_p / (eq.psi_n * max(minv, 1e-300))) if minv else 1.0)
     z1 = np.full(zf.shape, float(zeta[0]), complex)
     z2 = np.full(zf.shape, float(zeta[1]), complex)
-    y0 = 4.0 * (np.abs(zf.real) + scale)
-    ys = np.exp(np.linspace(0.0, 1.0, int(steps))[:, None] * np.log(zf.imag / y0)[None, :]) * y0
-    zk = zf.real + 1j * ys[0]
-    mean_ev = eq.mean_eigenvalue
-    g = eq.psi_p / eq.psi_n
-    q = 1.0 / (mean_ev - zk)
-    m1 = float(eq.lam @ eq.pi)
-    d2 = g * minv * q * (eq.b2 + eq.s2)
-    x = (q, g * q * (eq.a2e * m1 + eq.v2) + d2, d2)
-    conv_all = np.ones(zf.shape, bool)
-    res = np.zeros(zf.shape)
-    for k in range(int(steps)):
-        zk = zf.real + 1j * ys[k]
-        last = k == int(steps) - 1
-        x, res, conv = _newton_batch(eq, minv, x, zk, z1, z2, 60 if last else 20, 1e-15 if last else 1e-13)
-        conv_all &= conv | last
-        if last:
-            conv_all &= res <= 1e-12 * np.maximum(1.0, np.abs(np.stack(x, -1)).max(-1))
+    x, res, conv_all = _continue(draws, zf, z1, z2, int(steps))
+
+    def herglotz(x: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """Im q >= 0 and Im(z q) >= 0 to rounding: 64 eps |q| times the Jacobian's condition number (the
+        computed Im q of a point a hair above the axis, outside the support, is O(eta) plus that error)."""
+        with np.errstate(all="ignore"):
+            cond = np.linalg.cond(_jacobian_analytic(eq, minv, x, zf, z1, z2))
+        tol = 64 * np.finfo(float).eps * np.where(np.isfinite(cond), np.maximum(cond, 1.0), np.inf)
+        q = x[0]
+        return (q.imag >= -tol * np.abs(q)) & ((zf * q).imag >= -tol * np.abs(zf * q)), cond
+
+    for more in (4, 16):     # points that failed: again, alone, with finer continuation steps
+        bad = ~(conv_all & herglotz(x)[0])
+        if not np.any(bad):
+            break
+        xb, rb, cb = _continue(draws, zf[bad], z1[bad], z2[bad], more * int(steps))
+        x = tuple(np.where(bad, 0j, xi) for xi in x)
+        for xi, xbi in zip(x, xb, strict=True):
+            xi[bad] = xbi
+        res = res.copy()
+        res[bad] = rb
+        conv_all = conv_all.copy()
+        conv_all[bad] = cb
     q, S, A, Eb = _functionals(eq, minv, x, zf, z1, z2)
-    tol = 64 * np.finfo(float).eps
-    branch = (q.imag >= -tol * np.abs(q)) & ((zf * q).imag >= -tol * np.abs(zf * q))
+    branch, cond = herglotz(x)
     bad = ~(conv_all & branch)
     if np.any(bad):
         msg = (f"finite-m solver failed at {int(bad.sum())} of {zf.size} points (first: z = {zf[bad][0]}, "
@@ -366,7 +404,7 @@ def solve(draws: DrawsEquations, z: complex | Sequence[complex] | np.ndarray, *,
     return DrawsResolvent(z=zarr, q=q.reshape(shape), delta1=x[1].reshape(shape), delta2=x[2].reshape(shape),
                           S=S.reshape(shape), A=A.reshape(shape), E=(b * Eb).reshape(shape),
                           residual=res.reshape(shape), converged=conv_all.reshape(shape),
-                          branch_ok=branch.reshape(shape))
+                          branch_ok=branch.reshape(shape), jacobian_cond=cond.reshape(shape))
 
 
 def density(draws: DrawsEquations, lam: float | Sequence[float] | np.ndarray, *, eta: float = 1e-9,
