@@ -923,7 +923,7 @@ def _node_pieces(draws: DrawsEquations, z: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _two_point_grid(draws: DrawsEquations, P: dict[str, np.ndarray], t: float, delta: float) -> np.ndarray:
-    """(e^{-2t} T_{K Sigma} + Delta_t T_K)(z_i, z_j) on the node grid; docs/noise_draws.md §4.
+    """(e^{-2t} T_{K Sigma} + Delta_t T_K)(z_i, z_j) on the node grid; docs/noise_draws.md §5.
 
     Given W: Q_1 M Q_2 ~ Qb_1 M Qb_2 + sum_g eps1_g eps2_g Phi_g(M) Qb_1 c_g Qb_2 with c_1 = C + C_n/m,
     c_2 = (1 - 1/m) C_n (the two kinds of rotated draws, weights included) and a 2 x 2 linear system for
@@ -984,7 +984,7 @@ def _two_point_grid(draws: DrawsEquations, P: dict[str, np.ndarray], t: float, d
 
 def contour(model: RFModel, m: int, tau_max: float = math.inf,
             support: DrawsSpectrum | None = None) -> DrawsContour:
-    """Nodes, weights, A, E and the population two-point grid for finite m (docs/noise_draws.md §4).
+    """Nodes, weights, A, E and the population two-point grid for finite m (docs/noise_draws.md §5).
 
     The nodes are the trapezoid rule on Bernstein ellipses in u = log z around each group of support
     intervals (see ``_ellipse_plan``), shifted by half a step so that none falls on the real axis.
@@ -1077,7 +1077,7 @@ def learning_curves(model: RFModel, m: int | None, tau: float | Sequence[float] 
     """L_train^m, L_test, L_gen, E_score of the flow with m noise draws per point, at flow times tau.
 
     The flow on the sampled loss ends at B(tau) = -Delta_t^{-1/2} V_m^T g(U_m),
-    g(x) = (1 - e^{-2 Delta_t (x + lam) tau/psi_p})/(x + lam), so with f = -g (docs/noise_draws.md §4)
+    g(x) = (1 - e^{-2 Delta_t (x + lam) tau/psi_p})/(x + lam), so with f = -g (docs/noise_draws.md §5)::
 
         L_train = 1 + (1/d) Tr V_m^T (U_m f^2 + 2 f) V_m                      (one point: A),
         L_test  = 1 + (mu_1^2/Gamma_t^2)(1/d) Tr V_m^T f K_{Sigma_t} f V_m     (two point: T_pop)

@@ -193,7 +193,7 @@ def _check_ge(setting, m, d, seeds, lams, allowance, data=None):
 
 def test_against_gaussian_equivalent_draws():
     # psi_p = 4, psi_n = 1, t = 0.1, m = 2 (n m = p/2: interpolation regime), d = 50, 32 seeds. Measured
-    # (docs/noise_draws.md §5): |seed mean - theory| <= 0.9/d (L_test at lam = 0, where the pseudo-inverse is
+    # (docs/noise_draws.md §6): |seed mean - theory| <= 0.9/d (L_test at lam = 0, where the pseudo-inverse is
     # sensitive to the smallest eigenvalues) and <= 0.3/d at lam > 0, with standard errors 0.002-0.01.
     # Tolerance: 3 se + twice those allowances.
     _check_ge((4, 1, 0.1), 2, 50, 32, [0.0, 0.01, 0.1], [2.0, 0.6, 0.6])
@@ -213,7 +213,7 @@ def test_against_gaussian_equivalent_draws_large(setting, m, d, seeds, data):
 def test_stieltjes_against_real_tanh_draws(m):
     # The Gaussian equivalent of a single draw against the real model: q, A = (1/d)Tr V^T R V and
     # E = (1/d^{3/2}) Tr W^T R V of simulate's Monte Carlo mode (tanh, m draws per point) at d = 100, 8 seeds.
-    # Measured gaps 0.1-1.5 % (docs/noise_draws.md §5); tolerance 3 se + 3 %.
+    # Measured gaps 0.1-1.5 % (docs/noise_draws.md §6); tolerance 3 se + 3 %.
     model = rfdiff.RFModel(4, 1, 0.1)
     eqs = nd.DrawsEquations.from_model(model, m)
     z = np.array([0.3 + 0.2j, 0.05 + 0.05j, 2 + 1j])
@@ -283,7 +283,7 @@ def _ge_flow(mats: dict, delta: float, d: int, taus) -> np.ndarray:
 
 def test_finite_tau_against_gaussian_equivalent_flow():
     # psi_p = 4, psi_n = 1, t = 0.1, m = 2, d = 50, 32 seeds, tau = 10, 100, 1e3. Measured
-    # (docs/noise_draws.md §5) |seed mean - theory| <= 0.015 at d = 50 with standard errors up to 0.008
+    # (docs/noise_draws.md §6) |seed mean - theory| <= 0.015 at d = 50 with standard errors up to 0.008
     # (L_test at tau = 1e3), falling with d. Tolerance 3 se + 0.5/d.
     model = rfdiff.RFModel(4, 1, 0.1)
     taus = [10.0, 100.0, 1e3]
