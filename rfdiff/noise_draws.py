@@ -266,6 +266,18 @@ class DrawsResolvent:
         """converged & branch_ok."""
         return self.converged & self.branch_ok
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python dictionary (JSON-ready; complex numbers as [re, im] pairs)."""
+        def c(a: np.ndarray) -> list:
+            return np.stack([np.real(a), np.imag(a)], axis=-1).tolist()
+
+        return {"z": c(self.z), "q": c(self.q), "delta1": c(self.delta1), "delta2": c(self.delta2),
+                "S": c(self.S), "A": c(self.A), "E": c(self.E),
+                "residual": np.asarray(self.residual).tolist(),
+                "converged": np.asarray(self.converged).tolist(),
+                "branch_ok": np.asarray(self.branch_ok).tolist(),
+                "jacobian_cond": np.asarray(self.jacobian_cond).tolist()}
+
 
 def _newton_batch(eq, minv, x, z, zeta1, zeta2, maxit, tol):
     """Batched Newton with the analytic Jacobian; returns x, residual, converged."""
@@ -423,7 +435,11 @@ def density(draws: DrawsEquations, lam: float | Sequence[float] | np.ndarray, *,
     >>> abs(mass - (1 - eqs.null_mass)) < 0.01      # the continuous part carries n m/p
     True
     """
+    if isinstance(eta, bool) or not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0):
+        raise ValueError(f"eta must be a finite number > 0, got {eta!r}")
     x = np.asarray(lam, dtype=np.float64)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("lam must be finite")
     z = x + 1j * float(eta)
     res = solve(draws, z, steps=steps)
     q = res.q + draws.null_mass / z
@@ -615,6 +631,8 @@ def limit_losses_model(model: RFModel, m: int | None, lam: float | Sequence[floa
     >>> float(res.train[()]) < 1e-12                  # n m < p: the sampled draws are interpolated
     True
     """
+    if not isinstance(model, RFModel):
+        raise TypeError(f"model must be an rfdiff.RFModel, got {type(model).__name__}")
     lam_arr = _check_lam(lam)
     draws = DrawsEquations.from_model(model, m)
     if np.any(lam_arr == 0):
@@ -792,6 +810,13 @@ def spectrum(draws: DrawsEquations, *, points: int = 1500, rel_threshold: float 
     >>> len(sp.support), round(sum(sp.mass), 2)      # continuous mass n m/p = 0.5
     (1, 0.5)
     """
+    if isinstance(points, bool) or int(points) != points or points < 50:
+        raise ValueError(f"points must be an integer >= 50, got {points!r}")
+    if not (isinstance(rel_threshold, (int, float)) and 0 < rel_threshold < 1e-2):
+        raise ValueError(f"rel_threshold must be in (0, 1e-2), got {rel_threshold!r}")
+    if draws.m is not None and abs(draws.samples_per_feature - 1.0) < 1e-9:
+        raise ValueError(f"n m = p (m = {draws.m}): the spectrum of U_m reaches 0 (a hard edge); "
+                         "the support scan and the contours need a gap above 0")
     scale = _upper_scale(draws)
     x = np.geomspace(1e-9 * scale, scale, int(points))
 
@@ -1112,7 +1137,12 @@ def learning_curves(model: RFModel, m: int | None, tau: float | Sequence[float] 
     >>> bool(abs(lc.test[2] - limit_losses(4, 1, 0.1, 2).test) < 1e-8)
     True
     """
-    lam = float(_check_lam(lam))
+    if not isinstance(model, RFModel):
+        raise TypeError(f"model must be an rfdiff.RFModel, got {type(model).__name__}")
+    lam_arr = _check_lam(lam)
+    if lam_arr.ndim != 0:
+        raise ValueError(f"lam must be a single number here, got shape {lam_arr.shape}")
+    lam = float(lam_arr)
     try:
         tau_arr = np.asarray(tau, dtype=np.float64)
     except (TypeError, ValueError):

@@ -69,6 +69,16 @@ class OnePointDerivatives:
     residual: np.ndarray
     jacobian_cond: np.ndarray
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python dictionary (JSON-ready; complex numbers as [re, im] pairs)."""
+        def c(a: np.ndarray) -> list:
+            return np.stack([np.real(a), np.imag(a)], axis=-1).tolist()
+
+        return {"z": c(self.z), "q": c(self.q), "r": c(self.r), "s": c(self.s), "ds_dz": c(self.ds_dz),
+                "dr_dz": c(self.dr_dz), "ds_dzeta": c(self.ds_dzeta), "dr_dzeta": c(self.dr_dzeta),
+                "residual": np.asarray(self.residual).tolist(),
+                "jacobian_cond": np.asarray(self.jacobian_cond).tolist()}
+
 
 def one_point_derivatives(equations: Equations,
                           z: complex | Sequence[complex] | np.ndarray) -> OnePointDerivatives:

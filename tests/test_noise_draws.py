@@ -324,6 +324,29 @@ def test_bad_m(m, err):
         nd.limit_losses(4, 1, 0.1, m, 0.1)
 
 
+def test_result_dictionaries_are_json():
+    eqs = nd.DrawsEquations.from_model(rfdiff.RFModel(4, 1, 0.1), 2)
+    json.dumps(nd.solve(eqs, [0.3 + 0.2j, 1 + 1j]).to_dict())
+    json.dumps(nd.spectrum(eqs).to_dict())
+    json.dumps(nd.learning_curves(rfdiff.RFModel(4, 1, 0.1), 2, [1.0, np.inf]).to_dict())
+
+
+def test_bad_inputs_of_the_spectral_functions():
+    eqs = nd.DrawsEquations.from_model(rfdiff.RFModel(4, 1, 0.1), 2)
+    with pytest.raises(ValueError, match="eta"):
+        nd.density(eqs, [0.1], eta=0.0)
+    with pytest.raises(ValueError, match="points"):
+        nd.spectrum(eqs, points=3)
+    with pytest.raises(ValueError, match="n m = p"):
+        nd.spectrum(nd.DrawsEquations.from_model(rfdiff.RFModel(4, 1, 0.1), 4))
+    with pytest.raises(TypeError, match="model"):
+        nd.learning_curves("model", 2, [1.0])
+    with pytest.raises(ValueError, match="single number"):
+        nd.learning_curves(rfdiff.RFModel(4, 1, 0.1), 2, [1.0], lam=[0.1, 0.2])
+    with pytest.raises(TypeError, match="equations"):
+        nd.DrawsEquations("eq", 2)
+
+
 def test_bad_lam_and_singular_point():
     with pytest.raises(ValueError, match="lam"):
         nd.limit_losses(4, 1, 0.1, 2, -0.1)
