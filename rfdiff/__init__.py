@@ -5,7 +5,20 @@ Biroli & Mézard (NeurIPS 2025) from its self-consistent resolvent equations,
 its timescales and limit learning curves, with the conventions of docs/theory.md.
 """
 
-from . import activations, constants, dynamics, errors, io, phases, resolvent, simulate, spectrum, twopoint
+from . import (
+    activations,
+    constants,
+    dynamics,
+    errors,
+    io,
+    noise_draws,
+    phases,
+    resolvent,
+    ridge,
+    simulate,
+    spectrum,
+    twopoint,
+)
 from .activations import Activation, centred
 from .constants import Constants
 from .dynamics import SpectralTimescales
@@ -52,11 +65,13 @@ __all__ = [
     "learning_curves",
     "load",
     "n_star",
+    "noise_draws",
     "phase_diagram",
     "phases",
     "plot",
     "report",
     "resolvent",
+    "ridge",
     "simulate",
     "spectrum",
     "sweep",

@@ -123,6 +123,11 @@ class RFModel(Serializable):
     ridge : float, default 0
         Weight decay lam >= 0: the penalty (Delta_t lam/(d p)) ||A||_F^2 added to L_train, so that the
         flow sees U + lam I (docs/theory.md §9.1). Reported train losses are the denoising part.
+    noise_draws : int, optional
+        m >= 1 fixed noise draws per training point (docs/theory.md §9.2, docs/noise_draws.md); None is
+        the paper's exact noise average (m = infinity). With m set, ``resolvent``/``stieltjes``,
+        ``density``, ``spectrum`` and ``learning_curves`` come from :mod:`rfdiff.noise_draws` (its own
+        result types); the spectral and dynamical timescales are not available there.
 
     Examples
     --------
@@ -141,11 +146,19 @@ class RFModel(Serializable):
     data: DataSpectrum = field(default_factory=DataSpectrum.isotropic)
     quad_order: int | None = None
     ridge: float = 0.0
+    noise_draws: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("psi_p", "psi_n", "t"):
             object.__setattr__(self, name, finite_positive(name, getattr(self, name)))
         object.__setattr__(self, "ridge", finite_nonnegative("ridge", self.ridge))
+        m = self.noise_draws
+        if m is not None:
+            if isinstance(m, (bool, np.bool_)) or not isinstance(m, numbers.Integral):
+                raise TypeError(f"noise_draws must be an integer >= 1 or None, got {m!r}")
+            if m < 1:
+                raise ValueError(f"noise_draws must be an integer >= 1 or None, got {m!r}")
+            object.__setattr__(self, "noise_draws", int(m))
         if not isinstance(self.data, DataSpectrum):
             raise TypeError(f"data must be a DataSpectrum, got {type(self.data).__name__}")
         if self.quad_order is not None and (isinstance(self.quad_order, bool)
@@ -185,7 +198,12 @@ class RFModel(Serializable):
         on_failure: Literal["raise", "warn"] = "raise",
         shifted: bool = False,
     ) -> _resolvent.Resolvent:
-        """Solve Theorem 3.1 at z: q, r, s with diagnostics (see :func:`rfdiff.resolvent.solve`)."""
+        """Solve Theorem 3.1 at z: q, r, s with diagnostics (see :func:`rfdiff.resolvent.solve`); with
+        ``noise_draws`` set, the finite-m system (:func:`rfdiff.noise_draws.solve`, Im z > 0 only)."""
+        if self.noise_draws is not None:
+            if lower_half_plane or shifted:
+                raise ValueError("lower_half_plane and shifted are not available with noise_draws")
+            return self._draws_module.solve(self._draws, z, on_failure=on_failure)
         return _resolvent.solve(self.equations, z, lower_half_plane=lower_half_plane, on_failure=on_failure,
                                 shifted=shifted)
 
@@ -205,18 +223,41 @@ class RFModel(Serializable):
 
     def density(self, lam: float | Sequence[float] | np.ndarray) -> np.ndarray:
         """Continuous part of rho at real lam: Im q(lam + i0) / pi (atoms excluded; an atom raises)."""
+        if self.noise_draws is not None:
+            return self._draws_module.density(self._draws, lam)
         return _spectrum.density(self.equations, lam)
+
+    @property
+    def _draws_module(self):
+        from . import noise_draws
+
+        return noise_draws
+
+    @cached_property
+    def _draws(self):
+        return self._draws_module.DrawsEquations.from_model(self, self.noise_draws)
+
+    def _no_draws(self, what: str) -> None:
+        if self.noise_draws is not None:
+            raise NotImplementedError(f"{what} is not available with noise_draws (docs/noise_draws.md §8)")
 
     @cached_property
     def _default_spectrum(self) -> _spectrum.Spectrum:
+        if self.noise_draws is not None:
+            return self._draws_module.spectrum(self._draws)
         return _spectrum.spectrum(self.equations)
 
     def spectrum(self, **kwargs) -> _spectrum.Spectrum:
         """Atoms, support intervals, edges, adaptive density and CDF (:func:`rfdiff.spectrum.spectrum`).
 
-        With default options the result is computed once per model and reused.
+        With default options the result is computed once per model and reused. With ``noise_draws``
+        set: :func:`rfdiff.noise_draws.spectrum` (a ``DrawsSpectrum``: support intervals and masses).
         """
-        return self._default_spectrum if not kwargs else _spectrum.spectrum(self.equations, **kwargs)
+        if kwargs:
+            if self.noise_draws is not None:
+                return self._draws_module.spectrum(self._draws, **kwargs)
+            return _spectrum.spectrum(self.equations, **kwargs)
+        return self._default_spectrum
 
     def timescales(self, share_threshold: float = 0.01, *, dynamical: bool = True,
                    **dynamical_options) -> Timescales:
@@ -250,6 +291,7 @@ class RFModel(Serializable):
         """
         from .phases import Timescales, dynamical_timescales
 
+        self._no_draws("timescales()")
         if self.ridge and dynamical:
             raise ValueError("dynamical timescales are defined for ridge = 0 (their definitions read the "
                              "ridge-less L_gen(inf))")
@@ -263,6 +305,8 @@ class RFModel(Serializable):
 
     def train_loss(self, tau: float | Sequence[float] | np.ndarray) -> np.ndarray:
         """L_train(tau) in the limit from the spectral measure of s (:func:`rfdiff.dynamics.train_loss`)."""
+        if self.noise_draws is not None:
+            return self.learning_curves(tau).train
         return _dynamics.train_loss(self.equations, self.constants, tau, spectrum=self.spectrum(),
                                     ridge=self.ridge)
 
@@ -272,8 +316,12 @@ class RFModel(Serializable):
         """Limit learning curves .train .test .gen .score at tau (:func:`rfdiff.twopoint.learning_curves`).
 
         Any discrete rho_Sigma; the model's ridge. ``strategy="components"`` uses per-component contours
-        on the spectrum (an independent discretisation).
+        on the spectrum (an independent discretisation). With ``noise_draws`` set:
+        :func:`rfdiff.noise_draws.learning_curves` (a ``DrawsCurves``).
         """
+        if self.noise_draws is not None:
+            return self._draws_module.learning_curves(self, self.noise_draws, tau, lam=self.ridge,
+                                                      support=self.spectrum())
         return _twopoint.learning_curves(
             self.equations, self.constants, tau, ridge=self.ridge, strategy=strategy, accuracy=accuracy,
             spectrum=self.spectrum() if strategy == "components" else None)
@@ -283,6 +331,7 @@ class RFModel(Serializable):
         """tau_gen, tau_mem read off the limit curves (:func:`rfdiff.phases.dynamical_timescales`)."""
         from .phases import dynamical_timescales
 
+        self._no_draws("dynamical_timescales()")
         if self.ridge:
             raise ValueError("dynamical timescales are defined for ridge = 0 (their definitions read the "
                              "ridge-less L_gen(inf))")
