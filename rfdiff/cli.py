@@ -89,6 +89,29 @@ def _positive(name: str):
     return parse
 
 
+def _nonnegative(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number >= 0, got {text!r}") from None
+        if not np.isfinite(value) or value < 0:
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number >= 0, got {text!r}")
+        return value
+
+    return parse
+
+
+def _draws(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--noise-draws must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--noise-draws must be an integer >= 1, got {text!r}")
+    return value
+
+
 def _data_spectrum(text: str) -> DataSpectrum:
     try:
         values_text, weights_text = text.split(":")
@@ -114,6 +137,10 @@ def _model_options(parser: argparse.ArgumentParser, json_csv: bool = False) -> N
                         help="tanh (default), erf, or relu (centred automatically at Gamma_t)")
     parser.add_argument("--data-spectrum", type=_data_spectrum, default=None,
                         help="rho_Sigma as values:weights, e.g. 0.5,1.5:0.5,0.5 (default: isotropic N(0, I))")
+    parser.add_argument("--ridge", type=_nonnegative("--ridge"), default=0.0,
+                        help="weight decay lam >= 0: the flow sees U + lam (default 0; docs/theory.md §9.1)")
+    parser.add_argument("--noise-draws", type=_draws, default=None, metavar="M",
+                        help="m fixed noise draws per training point (default: the exact average, m = inf)")
     fmt = parser.add_mutually_exclusive_group() if json_csv else parser
     fmt.add_argument("--json", action="store_true", help="print one JSON object")
     if json_csv:
@@ -290,19 +317,22 @@ def _model(args: argparse.Namespace, default_t: float) -> RFModel:
     """The model of the options; relu is centred at Gamma_t and gets its constants in closed form."""
     data = DataSpectrum.isotropic() if args.data_spectrum is None else args.data_spectrum
     t = default_t if args.t is None else args.t
+    extra = {"ridge": getattr(args, "ridge", 0.0), "noise_draws": getattr(args, "noise_draws", None)}
     if args.activation != "relu":
-        return RFModel(psi_p=args.psi_p, psi_n=args.psi_n, t=t, activation=args.activation, data=data)
+        return RFModel(psi_p=args.psi_p, psi_n=args.psi_n, t=t, activation=args.activation, data=data,
+                       **extra)
     from .activations import centred
 
     gamma2 = math.exp(-2.0 * t) * data.sigma_x2 - math.expm1(-2.0 * t)
     # centred ReLU carries its constants in closed form (quadrature converges like 1/N at the kink)
     return RFModel(psi_p=args.psi_p, psi_n=args.psi_n, t=t, data=data,
-                   activation=centred("relu", math.sqrt(gamma2)))
+                   activation=centred("relu", math.sqrt(gamma2)), **extra)
 
 
 def _parameters(model: RFModel) -> dict[str, Any]:
     return {"psi_p": model.psi_p, "psi_n": model.psi_n, "t": model.t, "activation": model.activation.name,
-            "data": {"values": list(model.data.values), "weights": list(model.data.weights)}}
+            "data": {"values": list(model.data.values), "weights": list(model.data.weights)},
+            "ridge": model.ridge, "noise_draws": model.noise_draws}
 
 
 def _envelope(command: str, parameters: dict[str, Any], units: Sequence[str]) -> dict[str, Any]:
@@ -393,15 +423,32 @@ def _timescales(args: argparse.Namespace) -> int:
 
     model = _model(args, 0.1)
     partial = _Partial()
-    ts = partial.attempt("spectral", "the spectral timescales", lambda: model.timescales(dynamical=False))
-    dyn = partial.attempt("dynamical", "the dynamical timescales (read off the limit curves)",
-                          model.dynamical_timescales)
-    nstar = None
-    if len(model.data.values) != 1:
+    ts = dyn = nstar = None
+    if model.noise_draws is not None:
+        for key in ("spectral", "dynamical", "n_star"):
+            partial.reasons[key] = "not available with --noise-draws (docs/noise_draws.md §8)"
+    else:
+        ts = partial.attempt("spectral", "the spectral timescales", lambda: model.timescales(dynamical=False))
+        if model.ridge:
+            partial.reasons["dynamical"] = ("the dynamical timescales are defined for ridge = 0 (they read "
+                                            "the ridge-less L_gen(inf))")
+        else:
+            dyn = partial.attempt("dynamical", "the dynamical timescales (read off the limit curves)",
+                                  model.dynamical_timescales)
+    if model.noise_draws is not None:
+        pass
+    elif len(model.data.values) != 1:
         partial.reasons["n_star"] = "n* is computed for isotropic data only"
     elif args.activation == "relu":
         partial.reasons["n_star"] = ("n* for relu needs the closed-form constants inside rfdiff.phases "
                                      "(its quadrature constants are 2 % off for the kink)")
+    elif model.ridge:
+        from .ridge import ridge_n_star
+
+        res = partial.attempt(
+            "n_star", "n* of the ridge estimator (steepest fall of L_gen(inf) with psi_n)",
+            lambda: ridge_n_star(model.psi_p, model.ridge, model.t, activation=args.activation))
+        nstar = None if res is None else res.n_star
     else:
         nstar = partial.attempt("n_star", "n* (steepest fall of L_gen(inf) with psi_n)",
                                 lambda: n_star(model.psi_p, model.t, activation=args.activation))

@@ -349,3 +349,31 @@ def test_timescales_no_memorization_and_flag(capsys):
     data = json.loads(out)
     assert data["tau_mem_flagged"] is True and "x from the time" in data["tau_mem_flag"]
     assert data["tau_mem_governing"] == pytest.approx(28011, rel=1e-3)
+
+
+def test_ridge_and_noise_draws_options(capsys):
+    # issue 12 surface: --ridge and --noise-draws reach RFModel(ridge=, noise_draws=); the JSON records
+    # them; the curves equal the Python API's (the same code path, so to rounding)
+    code, out, _ = run(capsys, "curves", "--psi-p", "8", "--psi-n", "2", "--ridge", "0.1", "--tau", "1:1e4:3",
+                       "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["parameters"]["ridge"] == 0.1 and data["parameters"]["noise_draws"] is None
+    lc = rfdiff.RFModel(8, 2, 0.1, ridge=0.1).learning_curves(np.geomspace(1, 1e4, 3))
+    np.testing.assert_allclose(data["test"], lc.test, rtol=1e-12)
+    code, out, _ = run(capsys, "curves", "--psi-p", "4", "--psi-n", "1", "--noise-draws", "2", "--tau",
+                       "1:1e4:3", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["parameters"]["noise_draws"] == 2
+    lc = rfdiff.RFModel(4, 1, 0.1, noise_draws=2).learning_curves(np.geomspace(1, 1e4, 3))
+    np.testing.assert_allclose(data["test"], lc.test, rtol=1e-12)
+    # timescales: spectral times with a ridge; the dynamical ones are defined at ridge 0: unavailable, exit 3
+    code, out, _ = run(capsys, "timescales", "--psi-p", "8", "--psi-n", "2", "--ridge", "0.1", "--json")
+    data = json.loads(out)
+    assert code == 3 and data["tau_mem"] is not None and "dynamical" in data["unavailable"]
+    for bad in (["--ridge", "-1"], ["--noise-draws", "0"], ["--noise-draws", "1.5"]):
+        with pytest.raises(SystemExit) as info:
+            main(["curves", *bad])
+        assert info.value.code == 2
+        assert bad[0] in capsys.readouterr().err
