@@ -429,12 +429,8 @@ def _timescales(args: argparse.Namespace) -> int:
             partial.reasons[key] = "not available with --noise-draws (docs/noise_draws.md §8)"
     else:
         ts = partial.attempt("spectral", "the spectral timescales", lambda: model.timescales(dynamical=False))
-        if model.ridge:
-            partial.reasons["dynamical"] = ("the dynamical timescales are defined for ridge = 0 (they read "
-                                            "the ridge-less L_gen(inf))")
-        else:
-            dyn = partial.attempt("dynamical", "the dynamical timescales (read off the limit curves)",
-                                  model.dynamical_timescales)
+        dyn = partial.attempt("dynamical", "the dynamical timescales (read off the limit curves)",
+                              model.dynamical_timescales)
     if model.noise_draws is not None:
         pass
     elif len(model.data.values) != 1:
@@ -442,16 +438,10 @@ def _timescales(args: argparse.Namespace) -> int:
     elif args.activation == "relu":
         partial.reasons["n_star"] = ("n* for relu needs the closed-form constants inside rfdiff.phases "
                                      "(its quadrature constants are 2 % off for the kink)")
-    elif model.ridge:
-        from .ridge import ridge_n_star
-
-        res = partial.attempt(
-            "n_star", "n* of the ridge estimator (steepest fall of L_gen(inf) with psi_n)",
-            lambda: ridge_n_star(model.psi_p, model.ridge, model.t, activation=args.activation))
-        nstar = None if res is None else res.n_star
     else:
         nstar = partial.attempt("n_star", "n* (steepest fall of L_gen(inf) with psi_n)",
-                                lambda: n_star(model.psi_p, model.t, activation=args.activation))
+                                lambda: n_star(model.psi_p, model.t, activation=args.activation,
+                                               ridge=model.ridge))
     out = _envelope("timescales", _parameters(model), ("tau", "spectral_times", "lambda", "losses"))
     out["convention"] = "tau = psi_p / (Delta_t * lambda) (paper), lambda a support edge"
     if ts is not None:

@@ -292,16 +292,14 @@ class RFModel(Serializable):
         from .phases import Timescales, dynamical_timescales
 
         self._no_draws("timescales()")
-        if self.ridge and dynamical:
-            raise ValueError("dynamical timescales are defined for ridge = 0 (their definitions read the "
-                             "ridge-less L_gen(inf))")
         spectral = _dynamics.timescales(self.equations, self.constants, self.spectrum(), share_threshold,
                                         ridge=self.ridge)
         if not dynamical:
             if dynamical_options:
                 raise ValueError(f"options {sorted(dynamical_options)} need dynamical=True")
             return Timescales(spectral)
-        return Timescales(spectral, dynamical_timescales(self.equations, self.constants, **dynamical_options))
+        return Timescales(spectral, dynamical_timescales(self.equations, self.constants, ridge=self.ridge,
+                                                         **dynamical_options))
 
     def train_loss(self, tau: float | Sequence[float] | np.ndarray) -> np.ndarray:
         """L_train(tau) in the limit from the spectral measure of s (:func:`rfdiff.dynamics.train_loss`)."""
@@ -332,7 +330,4 @@ class RFModel(Serializable):
         from .phases import dynamical_timescales
 
         self._no_draws("dynamical_timescales()")
-        if self.ridge:
-            raise ValueError("dynamical timescales are defined for ridge = 0 (their definitions read the "
-                             "ridge-less L_gen(inf))")
-        return dynamical_timescales(self.equations, self.constants, tau, **kwargs)
+        return dynamical_timescales(self.equations, self.constants, tau, ridge=self.ridge, **kwargs)

@@ -30,13 +30,14 @@ over all the tau read is reported.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import twopoint as _twopoint
+from ._numerics.arguments import finite_nonnegative
 from ._numerics.arguments import finite_positive as _check_positive
 from .constants import Constants
 from .dynamics import SpectralComponent, SpectralTimescales
@@ -55,6 +56,7 @@ __all__ = [
     "first_crossing",
     "n_star",
     "phase_diagram",
+    "steepest_descent",
 ]
 
 #: Regime labels of :func:`phase_diagram`, in the order of their integer codes.
@@ -105,9 +107,9 @@ def _check_grid(name: str, values: float | Sequence[float] | np.ndarray) -> np.n
     return arr
 
 
-def _grid(eq: Equations, cst: Constants, per_decade: int) -> np.ndarray:
-    """Log grid from 1e-2 to 1e3 times psi_p/(Delta_t s_t^2) (an upper bound of every relaxation time)."""
-    top = max(1e3 * eq.psi_p / (cst.delta * eq.s2), 1e3)
+def _grid(eq: Equations, cst: Constants, per_decade: int, ridge: float = 0.0) -> np.ndarray:
+    """Log grid from 1e-2 to 1e3 psi_p/(Delta_t (s_t^2 + ridge)) (an upper bound of every relaxation time)."""
+    top = max(1e3 * eq.psi_p / (cst.delta * (eq.s2 + ridge)), 1e3)
     hi = math.ceil(math.log10(top))
     return np.logspace(-2, hi, (hi + 2) * per_decade + 1)
 
@@ -205,15 +207,15 @@ class _Read:
 
 def _read(eq: Equations, cst: Constants, extra: np.ndarray, thr: float, rel: bool, tol: float,
           accuracy: float, strategy: str, plan: str, refine: bool = True,
-          grid: np.ndarray | None = None) -> _Read:
+          grid: np.ndarray | None = None, ridge: float = 0.0) -> _Read:
     """tau_gen, tau_mem, the E_score minimum and L_gen(inf) of one setting (module notes), and the
     curves at ``extra`` tau (they follow the grid and inf in ``lc``)."""
     per_decade, min_levels, min_sub, cross_levels, cross_sub = _PLANS[plan]
     if not refine:
         per_decade = 20
-    grid = _grid(eq, cst, per_decade) if grid is None else grid
-    lc = _twopoint.learning_curves(eq, cst, np.concatenate([grid, _INF, extra]), strategy=strategy,
-                                   accuracy=accuracy)
+    grid = _grid(eq, cst, per_decade, ridge) if grid is None else grid
+    lc = _twopoint.learning_curves(eq, cst, np.concatenate([grid, _INF, extra]), ridge=ridge,
+                                   strategy=strategy, accuracy=accuracy)
     curve = _Reader(lc)
     nc = grid.size
     score, gen = lc.score[:nc], lc.gen[:nc]
@@ -295,7 +297,8 @@ class DynamicalTimescales(Serializable):
 
 def dynamical_timescales(eq: Equations, cst: Constants, tau: Sequence[float] | np.ndarray | None = None, *,
                          gen_threshold: float = 0.5, relative: bool = True, score_tol: float = 0.05,
-                         refine: bool = True, accuracy: float = 1e-10) -> DynamicalTimescales:
+                         refine: bool = True, accuracy: float = 1e-10, ridge: float = 0.0
+                         ) -> DynamicalTimescales:
     """tau_gen and tau_mem read off the limit learning curves (docs/theory.md §6.3).
 
     Parameters
@@ -317,6 +320,8 @@ def dynamical_timescales(eq: Equations, cst: Constants, tau: Sequence[float] | n
         otherwise linear interpolation in ln tau on the grid.
     accuracy : float, default 1e-10
         Accuracy of the learning curves (:func:`rfdiff.twopoint.learning_curves`).
+    ridge : float, default 0
+        The flow with weight decay lam (L_gen(inf) is then that of the ridge estimator).
 
     Returns
     -------
@@ -337,7 +342,7 @@ def dynamical_timescales(eq: Equations, cst: Constants, tau: Sequence[float] | n
         if grid.size < 3 or np.any(np.diff(grid) <= 0):
             raise ValueError("tau must be a strictly increasing grid of at least 3 times > 0")
     r = _read(eq, cst, np.empty(0), gen_threshold, bool(relative), score_tol, accuracy, "log", "precise",
-              refine=refine, grid=grid)
+              refine=refine, grid=grid, ridge=finite_nonnegative("ridge", ridge))
     nc = r.grid.size
     lc = r.lc
     curves = _twopoint.LearningCurves(
@@ -397,27 +402,77 @@ class Timescales(Serializable):
 # ---------------------------------------------------------------- n*(p)
 
 
-def _gen_inf(psi_p: float, psi_n: np.ndarray, cst: Constants, accuracy: float, strategy: str) -> np.ndarray:
+def _gen_inf(psi_p: float, psi_n: np.ndarray, cst: Constants, accuracy: float, strategy: str,
+             ridge: float = 0.0) -> np.ndarray:
     """L_gen(inf) at each psi_n (isotropic data), each certified by its contour error estimate."""
     out = []
     for x in psi_n:
         eq = Equations.from_constants(psi_p, float(x), cst)
-        lc = _twopoint.learning_curves(eq, cst, _INF, strategy=strategy, accuracy=accuracy)
+        lc = _twopoint.learning_curves(eq, cst, _INF, ridge=ridge, strategy=strategy, accuracy=accuracy)
         out.append(float(lc.gen[0]))
     return np.array(out, dtype=np.float64)
 
 
+def steepest_descent(gen_inf: Callable[[np.ndarray], np.ndarray], psi_p: float, *, span: float = 4.0,
+                     points: int = 13, max_span: float = 256.0, what: str = "n*") -> tuple[float, float]:
+    """psi_n* where log L_gen(inf) falls fastest with log psi_n, and the slope there.
+
+    ``gen_inf(psi_n)`` gives L_gen(inf) on an array of psi_n. The search: a log grid of ``points`` values
+    in [psi_p/span, psi_p span] (widened by 4x, with 4 more points, up to ``max_span`` while the steepest
+    slope sits at an end), slopes by central differences, then 9 points between the neighbours of the
+    steepest coarse slope and the vertex of the parabola through the three fine slopes around the
+    steepest one (it is an O(h^2) reading of the true argmin; tests/test_tables.py bounds it).
+
+    Raises
+    ------
+    UndefinedQuantityError
+        If L_gen(inf) is not positive on the range, or the steepest descent sits at an end of it up to
+        ``max_span``.
+
+    Examples
+    --------
+    >>> x, slope = steepest_descent(lambda n: 1.0 / (1.0 + (n / 10.0) ** 4), 10.0)
+    >>> round(x, 2), round(slope, 2)   # 1/(1 + u^4): steepest log-log slope -2 at u = 1
+    (10.0, -2.0)
+    """
+    while True:
+        x = np.linspace(-math.log(span), math.log(span), int(points)) + math.log(psi_p)
+        g = np.asarray(gen_inf(np.exp(x)), dtype=np.float64)
+        if np.any(g <= 0):
+            bad = float(np.exp(x[int(np.argmax(g <= 0))]))
+            raise UndefinedQuantityError(
+                f"{what}: L_gen(inf) = {float(g[g <= 0][0]):.3g} is not positive at psi_n = {bad:.4g} "
+                f"(psi_p={psi_p:g}); its log-log slope is undefined")
+        slope = np.gradient(np.log(g), x)
+        k = int(np.argmin(slope))
+        if 0 < k < x.size - 1:
+            break
+        if span * 4.0 > max_span:
+            raise UndefinedQuantityError(
+                f"{what}: the steepest descent of L_gen(inf) lies at an end of the search range psi_n in "
+                f"[{psi_p / span:.4g}, {psi_p * span:.4g}] (psi_p={psi_p:g}) up to span {span:g}: "
+                "L_gen(inf) has no interior steepest descent here")
+        span *= 4.0
+        points = int(points) + 4
+    xf = np.linspace(x[k - 1], x[k + 1], 9)
+    sf = np.gradient(np.log(np.asarray(gen_inf(np.exp(xf)), dtype=np.float64)), xf)
+    m = int(np.clip(np.argmin(sf), 1, xf.size - 2))
+    c2, c1, c0 = np.polyfit(xf[m - 1:m + 2], sf[m - 1:m + 2], 2)
+    xs = -c1 / (2.0 * c2) if c2 > 0 else xf[m]
+    xs = min(max(xs, xf[0]), xf[-1])
+    return float(math.exp(xs)), float(np.polyval([c2, c1, c0], xs))
+
+
 def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: float = 4.0,
-           points: int = 13, accuracy: float = 1e-10, method: str = "fast", max_span: float = 256.0) -> float:
+           points: int = 13, accuracy: float = 1e-10, method: str = "fast", max_span: float = 256.0,
+           ridge: float = 0.0) -> float:
     """Memorization threshold psi_n*(psi_p): steepest log-log descent of L_gen(inf) in psi_n.
 
-    L_gen(inf) = L_test(inf) - L_train(inf) of the min-norm (tau = inf) solution is O(1) for
-    psi_n < psi_p (the flow ends in memorization) and decays as a power of 1/psi_n beyond;
-    psi_n* is where d log L_gen(inf) / d log psi_n is most negative. It is located on a
-    log grid of ``points`` values of psi_n in [psi_p/span, psi_p*span] (widened by factors of 4 up
-    to ``max_span`` while the steepest point sits at an end), then on a 9-point grid between the
-    neighbours of the coarse minimum, by a parabola through the slopes around the finer minimum.
-    Nothing assumes psi_n* = psi_p; tests measure it (within ~15 % at t = 0.1, ~10 % at t = 0.01).
+    L_gen(inf) = L_test(inf) - L_train(inf) of the min-norm (tau = inf) solution (of the ridge estimator
+    with ``ridge`` > 0) is O(1) for psi_n < psi_p (the flow ends in memorization) and decays as a power
+    of 1/psi_n beyond; psi_n* is where d log L_gen(inf) / d log psi_n is most negative, located by
+    :func:`steepest_descent`. Nothing assumes psi_n* = psi_p; tests measure it (within ~15 % at t = 0.1,
+    ~10 % at t = 0.01).
 
     Parameters
     ----------
@@ -437,6 +492,9 @@ def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: floa
         on the spectrum ("reference", 10-100x slower). They agree to ~1e-8 in psi_n*.
     max_span : float, default 256
         Largest search range factor.
+    ridge : float, default 0
+        Ridge lam >= 0 of the estimator at tau = inf (docs/ridge.md; :func:`rfdiff.ridge.ridge_n_star` is
+        the same search on the closed form).
 
     Returns
     -------
@@ -458,6 +516,7 @@ def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: floa
     t = _check_positive("t", t)
     span = _check_positive("span", span)
     max_span = _check_positive("max_span", max_span)
+    ridge = finite_nonnegative("ridge", ridge)
     if span <= 1.0:
         raise ValueError(f"span must be > 1, got {span!r}")
     if isinstance(points, bool) or int(points) != points or points < 5:
@@ -467,32 +526,10 @@ def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: floa
         raise ValueError(f"method must be 'fast' or 'reference', got {method!r}")
     strategy = "log" if method == "fast" else "components"
     cst = RFModel(psi_p, psi_p, t, activation).constants
-    while True:
-        x = np.linspace(-math.log(span), math.log(span), int(points)) + math.log(psi_p)
-        g = _gen_inf(psi_p, np.exp(x), cst, accuracy, strategy)
-        if np.any(g <= 0):
-            bad = float(np.exp(x[int(np.argmax(g <= 0))]))
-            raise UndefinedQuantityError(
-                f"n*: L_gen(inf) = {float(g[g <= 0][0]):.3g} is not positive at psi_n = {bad:.4g} "
-                f"(psi_p={psi_p:g}, t={t:g}); its log-log slope, hence n*, is undefined")
-        slope = np.gradient(np.log(g), x)
-        k = int(np.argmin(slope))
-        if 0 < k < x.size - 1:
-            break
-        if span * 4.0 > max_span:
-            raise UndefinedQuantityError(
-                f"n*: the steepest descent of L_gen(inf) lies at an end of the search range psi_n in "
-                f"[{psi_p / span:.4g}, {psi_p * span:.4g}] (psi_p={psi_p:g}, t={t:g}) up to span {span:g}: "
-                "L_gen(inf) has no interior steepest descent here")
-        span *= 4.0
-        points = int(points) + 4
-    xf = np.linspace(x[k - 1], x[k + 1], 9)
-    gf = _gen_inf(psi_p, np.exp(xf), cst, accuracy, strategy)
-    sf = np.gradient(np.log(gf), xf)
-    m = int(np.clip(np.argmin(sf), 1, xf.size - 2))
-    c2, c1, _ = np.polyfit(xf[m - 1:m + 2], sf[m - 1:m + 2], 2)
-    xs = -c1 / (2.0 * c2) if c2 > 0 else xf[m]
-    return float(math.exp(min(max(xs, xf[0]), xf[-1])))
+    x, _slope = steepest_descent(lambda pn: _gen_inf(psi_p, pn, cst, accuracy, strategy, ridge), psi_p,
+                                 span=span, points=int(points), max_span=max_span,
+                                 what=f"n* (t={t:g}, ridge={ridge:g})")
+    return x
 
 
 _n_star = n_star  # phase_diagram's n_star parameter shadows the function
@@ -529,6 +566,8 @@ class PhaseDiagram(Serializable):
     method : str
     accuracy : float
         Target absolute accuracy of every loss.
+    ridge : float
+        The weight decay of every cell's flow.
     nodes : ndarray of int
         Contour nodes per cell.
     quad_error : ndarray
@@ -553,6 +592,7 @@ class PhaseDiagram(Serializable):
     accuracy: float
     nodes: np.ndarray
     quad_error: np.ndarray
+    ridge: float = 0.0
 
     @property
     def labels(self) -> np.ndarray:
@@ -566,20 +606,20 @@ def _row(point: list) -> list[list]:
     [psi_p, [psi_n...], t, activation, gen_threshold, relative, score_tol, accuracy, method, want_n_star,
     taus...] -> [[n_star or nan, reason], cell per psi_n...], cell = [tau_gen, tau_mem, nodes, quad_error,
     (gen, train, test) per tau]."""
-    psi_p, pns, t, act, thr, rel, tol, acc, method, want, *taus = point
+    psi_p, pns, t, act, thr, rel, tol, acc, method, want, ridge, *taus = point
     cst = RFModel(psi_p, pns[0], t, act).constants
     tau_req = np.array([math.inf if x is None else float(x) for x in taus])
     head: list = [math.nan, ""]
     if want:
         try:
-            head = [_n_star(psi_p, t, activation=act, accuracy=acc, method=method), ""]
+            head = [_n_star(psi_p, t, activation=act, accuracy=acc, method=method, ridge=ridge), ""]
         except UndefinedQuantityError as exc:
             head = [math.nan, str(exc)]
     rows: list[list] = [head]
     strategy = "log" if method == "fast" else "components"
     for pn in pns:
         eq = Equations.from_constants(psi_p, pn, cst)
-        r = _read(eq, cst, tau_req, thr, bool(rel), tol, acc, strategy, "map")
+        r = _read(eq, cst, tau_req, thr, bool(rel), tol, acc, strategy, "map", ridge=ridge)
         k0 = r.grid.size + 1
         cell = [r.tau_gen, r.tau_mem, float(r.lc.contour.n), r.quad_error]
         for i in range(tau_req.size):
@@ -593,7 +633,7 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
                   gen_threshold: float = 0.5, relative: bool = True, score_tol: float = 0.05,
                   n_star: Sequence[float] | np.ndarray | None = None, executor: Executor | None = None,
                   workers: int | None = None, accuracy: float = 1e-8,
-                  method: str = "fast") -> PhaseDiagram:
+                  method: str = "fast", ridge: float = 0.0) -> PhaseDiagram:
     """L_gen over (psi_p, psi_n) at the given tau, with regimes and boundaries (paper Fig. 5C).
 
     Per cell, one contour (``method="fast"``: an ellipse in log z around [s_t^2, upper bound], no
@@ -623,6 +663,8 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
     accuracy : float, default 1e-8
         Absolute accuracy of every loss (certified by the error estimate), in (0, 1e-3).
     method : {"fast", "reference"}
+    ridge : float, default 0
+        Weight decay lam of every cell's flow (n* is then that of the ridge estimator).
 
     Returns
     -------
@@ -661,8 +703,9 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
     RFModel(float(pp[0]), float(pn[0]), t, activation)  # validates the activation here, not in a worker
     taus = [None if math.isinf(x) else float(x) for x in tau_arr]  # JSON-friendly cache keys
     shape = (pp.size, pn.size)
+    ridge = finite_nonnegative("ridge", ridge)
     grid = [[float(a), [float(b) for b in pn], t, activation, gen_threshold, bool(relative), score_tol,
-             accuracy, method, n_star is None, *taus] for a in pp]
+             accuracy, method, n_star is None, ridge, *taus] for a in pp]
     rows = sweep(_row, grid, executor=executor, workers=workers)
     reasons: tuple[str, ...] = tuple("" for _ in pp)
     if n_star is None:
@@ -687,4 +730,4 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
     return PhaseDiagram(psi_p=pp, psi_n=pn, tau=tau_arr, gen=gen, train=train, test=test, regime=regime,
                         tau_gen=tg, tau_mem=tm, n_star=ns, n_star_error=reasons, t=t,
                         activation=str(activation), method=method, accuracy=accuracy, nodes=nodes,
-                        quad_error=quad_error)
+                        quad_error=quad_error, ridge=ridge)

@@ -301,12 +301,13 @@ class RidgeNStar(Serializable):
 
 
 def ridge_n_star(psi_p: float, lam: float, t: float = 0.1, *, activation: Any = "tanh",
-                 data: DataSpectrum | None = None, span: float = 16.0, points: int = 33) -> RidgeNStar:
+                 data: DataSpectrum | None = None, span: float = 16.0, points: int = 33,
+                 max_span: float | None = None) -> RidgeNStar:
     """psi_n*(psi_p, lam): where log L_gen(inf) of the ridge estimator falls fastest with log psi_n.
 
-    The same definition as :func:`rfdiff.n_star` (lam = 0 reproduces it), with L_gen(inf) from
-    :func:`ridge_limit`: a log grid of ``points`` values in [psi_p/span, psi_p span], then 9 points
-    between the neighbours of the steepest coarse slope and a parabola through the fine slopes.
+    The same definition and search as :func:`rfdiff.n_star` (:func:`rfdiff.phases.steepest_descent`),
+    with L_gen(inf) from the closed form :func:`ridge_limit` instead of the contour path: an independent
+    computation of ``rfdiff.n_star(psi_p, t, ridge=lam)``.
 
     Raises
     ------
@@ -322,7 +323,7 @@ def ridge_n_star(psi_p: float, lam: float, t: float = 0.1, *, activation: Any = 
     >>> bool(ridge_n_star(64, 0.1).n_star < r0.n_star)     # a ridge lowers the threshold
     True
     """
-    from .errors import UndefinedQuantityError
+    from .phases import steepest_descent
 
     lam = float(_check_lam(lam))
     if not (span > 1 and math.isfinite(span)):
@@ -330,29 +331,16 @@ def ridge_n_star(psi_p: float, lam: float, t: float = 0.1, *, activation: Any = 
     if isinstance(points, bool) or int(points) != points or points < 5:
         raise ValueError(f"points must be an integer >= 5, got {points!r}")
 
-    def gen(x: np.ndarray) -> np.ndarray:
-        return np.array([float(ridge_limit(psi_p, math.exp(v), t, lam, activation=activation, data=data).gen)
-                         for v in x])
+    def gen(psi_n: np.ndarray) -> np.ndarray:
+        return np.array([float(ridge_limit(psi_p, float(v), t, lam, activation=activation, data=data).gen)
+                         for v in psi_n])
 
-    x = np.linspace(-math.log(span), math.log(span), int(points)) + math.log(psi_p)
-    g = gen(x)
-    if np.any(g <= 0):
-        raise UndefinedQuantityError(f"L_gen(inf) is not positive on psi_n in [{psi_p / span:.4g}, "
-                                     f"{psi_p * span:.4g}] (psi_p={psi_p:g}, lam={lam:g}, t={t:g})")
-    slope = np.gradient(np.log(g), x)
-    k = int(np.argmin(slope))
-    if k in (0, x.size - 1):
-        raise UndefinedQuantityError(f"the steepest descent of L_gen(inf) lies at an end of psi_n in "
-                                     f"[{psi_p / span:.4g}, {psi_p * span:.4g}] "
-                                     f"(psi_p={psi_p:g}, lam={lam:g}); widen span")
-    xf = np.linspace(x[k - 1], x[k + 1], 9)
-    sf = np.gradient(np.log(gen(xf)), xf)
-    j = int(np.clip(np.argmin(sf), 1, xf.size - 2))
-    c2, c1, c0 = np.polyfit(xf[j - 1:j + 2], sf[j - 1:j + 2], 2)
-    xs = -c1 / (2.0 * c2) if c2 > 0 else xf[j]
-    xs = min(max(xs, xf[0]), xf[-1])
-    return RidgeNStar(psi_p=float(psi_p), lam=lam, t=float(t), n_star=float(math.exp(xs)),
-                      slope=float(np.polyval([c2, c1, c0], xs)), psi_n=np.exp(x), gen=g)
+    n_star, slope = steepest_descent(gen, psi_p, span=span, points=int(points),
+                                     max_span=span if max_span is None else float(max_span),
+                                     what=f"ridge n* (lam={lam:g}, t={t:g})")
+    grid = np.exp(np.linspace(-math.log(span), math.log(span), int(points)) + math.log(psi_p))
+    return RidgeNStar(psi_p=float(psi_p), lam=lam, t=float(t), n_star=n_star, slope=slope, psi_n=grid,
+                      gen=gen(grid))
 
 
 @dataclass(frozen=True)

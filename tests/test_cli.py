@@ -368,10 +368,13 @@ def test_ridge_and_noise_draws_options(capsys):
     assert data["parameters"]["noise_draws"] == 2
     lc = rfdiff.RFModel(4, 1, 0.1, noise_draws=2).learning_curves(np.geomspace(1, 1e4, 3))
     np.testing.assert_allclose(data["test"], lc.test, rtol=1e-12)
-    # timescales: spectral times with a ridge; the dynamical ones are defined at ridge 0: unavailable, exit 3
-    code, out, _ = run(capsys, "timescales", "--psi-p", "8", "--psi-n", "2", "--ridge", "0.1", "--json")
+    # timescales with a ridge: spectral and dynamical times of the flow on U + lam, n* of the ridge estimator
+    code, out, _ = run(capsys, "timescales", "--psi-p", "64", "--psi-n", "8", "--ridge", "0.01", "--json")
     data = json.loads(out)
-    assert code == 3 and data["tau_mem"] is not None and "dynamical" in data["unavailable"]
+    ts = rfdiff.RFModel(64, 8, 0.1, ridge=0.01).timescales()
+    assert code == 0 and data["tau_mem"] == pytest.approx(ts.tau_mem, rel=1e-12)
+    assert data["dynamical"]["tau_mem"] == pytest.approx(ts.tau_mem_dyn, rel=1e-12)
+    assert data["n_star"] == pytest.approx(rfdiff.n_star(64, 0.1, ridge=0.01), rel=1e-12)
     for bad in (["--ridge", "-1"], ["--noise-draws", "0"], ["--noise-draws", "1.5"]):
         with pytest.raises(SystemExit) as info:
             main(["curves", *bad])

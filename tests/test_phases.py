@@ -281,3 +281,19 @@ def test_fast_path_bad_input():
         phase_diagram([1.0], [1.0], method="slow")
     with pytest.raises(ValueError, match="accuracy"):
         n_star(64.0, accuracy=-1.0)
+
+
+def test_phase_diagram_with_ridge_matches_the_model():
+    # the map's cell with a ridge is the model's flow on U + lam: L_gen at tau from the same contour
+    # family (both certified to their accuracies), the times by the map's cheaper reading (~2e-5), n* of the
+    # ridge estimator (the same search and contour: identical)
+    lam = 0.01
+    with ThreadPoolExecutor(1) as ex:
+        pd = phase_diagram([64.0], [8.0], t=0.1, tau=[1e3, np.inf], ridge=lam, executor=ex)
+    m = rfdiff.RFModel(64.0, 8.0, 0.1, ridge=lam)
+    lc = m.learning_curves([1e3, np.inf])
+    np.testing.assert_allclose(pd.gen[:, 0, 0], lc.gen, atol=pd.accuracy + lc.accuracy)
+    dyn = m.dynamical_timescales()
+    assert pd.tau_mem[0, 0] == pytest.approx(dyn.tau_mem_dyn, rel=1e-3)
+    assert pd.n_star[0] == pytest.approx(rfdiff.n_star(64.0, 0.1, ridge=lam, accuracy=pd.accuracy), rel=1e-12)
+    assert pd.ridge == lam

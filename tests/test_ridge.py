@@ -257,3 +257,15 @@ def test_bad_lam(lam, err):
 def test_bad_model_parameters():
     with pytest.raises(ValueError, match="psi_p"):
         ridge_limit(-1, 2, 0.1, 0.1)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.01, 0.1])
+def test_n_star_with_ridge_two_ways(lam):
+    # rfdiff.n_star(ridge=lam) reads L_gen(inf) off the certified contour path (1e-10 absolute);
+    # ridge_n_star off the closed form (one-point derivatives, ~1e-13). The same search on the same grid,
+    # so psi_n* agrees to the slope error: ~1e-10/(L_gen h^2 g''') ~ 1e-8 relative at most (measured 5e-13).
+    from rfdiff.ridge import ridge_n_star
+
+    a = rfdiff.n_star(64, 0.1, ridge=lam)
+    b = ridge_n_star(64, lam, span=4.0, points=13, max_span=256.0).n_star
+    assert a == pytest.approx(b, rel=1e-8)
