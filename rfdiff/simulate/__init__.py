@@ -1,6 +1,6 @@
 """Finite-size simulator: exact-noise correlation matrices, exact gradient-flow curves, GD training.
 
-The independent check of every theoretical prediction in rfdiff (THEORY.md §1, §2, §8):
+The independent check of every theoretical prediction in rfdiff (docs/theory.md, docs/simulate.md):
 
 * :func:`correlation_matrices` — U, V, U~, V~ with the noise average exact (Mehler/Hermite),
   by Monte Carlo, or Gaussian-equivalent; :func:`eigenvalues` over seeds;
@@ -8,17 +8,18 @@ The independent check of every theoretical prediction in rfdiff (THEORY.md §1, 
 * :func:`train` — explicit gradient descent with one noise draw per sample per step.
 
 See ``docs/simulate.md`` for conventions, accuracy and measured speed.
+
+Modules: :mod:`~rfdiff.simulate.matrices` (the public assembly and its results),
+:mod:`~rfdiff.simulate.problem` (W, X and the data covariance), one module per noise average —
+:mod:`~rfdiff.simulate.mehler` (exact), :mod:`~rfdiff.simulate.montecarlo` (m draws per point),
+:mod:`~rfdiff.simulate.gaussian` (Gaussian equivalent) — then :mod:`~rfdiff.simulate.flow` and
+:mod:`~rfdiff.simulate.train`. The private layer (``_validate``, ``_seeding``, ``_hermite``,
+``_features``, ``_kernels``) is the only place modules share private code.
 """
 
 from .flow import FlowCurves, dsm_losses, gradient_flow
-from .matrices import (
-    CorrelationMatrices,
-    EigenvalueSample,
-    correlation_matrices,
-    data_covariance,
-    eigenvalues,
-    sample_problem,
-)
+from .matrices import CorrelationMatrices, EigenvalueSample, correlation_matrices, eigenvalues
+from .problem import data_covariance, sample_problem
 from .train import TrainingRun, train
 
 __all__ = [

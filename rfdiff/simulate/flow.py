@@ -37,7 +37,8 @@ import numpy as np
 from scipy.linalg import blas
 
 from ..model import RFModel
-from .matrices import CorrelationMatrices, NoiseMode, _check_model, correlation_matrices
+from ._validate import NoiseMode, check_model, check_tau
+from .matrices import CorrelationMatrices, check_matrices, correlation_matrices
 
 __all__ = ["FlowCurves", "dsm_losses", "gradient_flow"]
 
@@ -82,26 +83,6 @@ class FlowCurves:
             f"FlowCurves({self.tau.size} tau values in [{self.tau.min():.3g}, {self.tau.max():.3g}], "
             f"train_inf={self.train_inf:.6g}, test_inf={self.test_inf:.6g}, zero_modes={self.zero_modes})"
         )
-
-
-def _check_tau(tau: object) -> np.ndarray:
-    try:
-        arr = np.array(tau, dtype=np.float64, ndmin=1)
-    except (TypeError, ValueError):
-        raise ValueError(f"tau must be real numbers >= 0, got {tau!r}") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"tau must be a non-empty scalar or 1-d array, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError("tau must be finite and >= 0")
-    return arr
-
-
-def _check_matrices(model: RFModel, mats: object) -> CorrelationMatrices:
-    if not isinstance(mats, CorrelationMatrices):
-        raise ValueError(f"matrices must be a CorrelationMatrices, got {type(mats).__name__}")
-    if not math.isclose(mats.t, model.t, rel_tol=1e-12):
-        raise ValueError(f"matrices were computed at t = {mats.t}, the model has t = {model.t}")
-    return mats
 
 
 def _score_offset(mats: CorrelationMatrices) -> float:
@@ -200,12 +181,12 @@ def gradient_flow(
     >>> float(fl.train[0]), bool(abs(fl.train[1] - fl.train_inf) < 1e-12)
     (1.0, True)
     """
-    _check_model(model)
-    tau = _check_tau(tau)
+    check_model(model)
+    tau = check_tau(tau)
     if matrices is None:
         mats = correlation_matrices(model, d, seed=seed, noise=noise, W=W, X=X, threads=threads)
     else:
-        mats = _check_matrices(model, matrices)
+        mats = check_matrices(model, matrices)
     p, dim, delta = mats.p, mats.d, mats.delta
     if rcond is None:
         rcond = 10.0 * p * np.finfo(np.float64).eps

@@ -26,16 +26,11 @@ from scipy.sparse.linalg import eigsh
 
 from ..model import RFModel
 from . import _kernels
-from .flow import _check_matrices, dsm_losses
-from .matrices import (
-    CorrelationMatrices,
-    _activation_code,
-    _apply,
-    _check_int,
-    _check_model,
-    _stream,
-    correlation_matrices,
-)
+from ._features import activation_code, apply
+from ._seeding import stream
+from ._validate import check_int, check_model
+from .flow import dsm_losses
+from .matrices import CorrelationMatrices, check_matrices, correlation_matrices
 
 __all__ = ["TrainingRun", "train"]
 
@@ -136,9 +131,9 @@ def train(
     >>> int(run.step[-1]), float(run.train[0])
     (20, 1.0)
     """
-    _check_model(model)
-    steps = _check_int("steps", steps, 1)
-    record = _check_int("record", record, 2)
+    check_model(model)
+    steps = check_int("steps", steps, 1)
+    record = check_int("record", record, 2)
     if isinstance(dtau, bool) or not isinstance(dtau, (int, float, np.floating)) or not (
         math.isfinite(dtau) and dtau > 0
     ):
@@ -148,7 +143,7 @@ def train(
         if matrices is None:
             mats = correlation_matrices(model, d, seed=seed, noise="exact", W=W, X=X)
         else:
-            mats = _check_matrices(model, matrices)
+            mats = check_matrices(model, matrices)
             if mats.noise != "exact":
                 raise ValueError(f"matrices must be computed with noise='exact', got noise={mats.noise!r}")
         W_, X_ = np.asarray(mats.W), np.asarray(mats.X)
@@ -162,8 +157,8 @@ def train(
         dtau_max = psi_p / (delta * lam_max)
 
         act = model.activation
-        code = _activation_code(act)
-        rng = _stream(seed, "train")
+        code = activation_code(act)
+        rng = stream(seed, "train")
         mean = (math.exp(-model.t) / math.sqrt(dim)) * (W_ @ X_.T)  # p x n
         noise_scale = math.sqrt(delta / dim)
         rate = dtau * 2.0 * math.sqrt(delta) / (psi_p * n)
@@ -192,7 +187,7 @@ def train(
                 else:
                     h *= noise_scale
                     h += mean
-                    F = _apply(act, code, h)
+                    F = apply(act, code, h)
                 resid = B @ F
                 resid *= math.sqrt(delta)
                 resid += xi  # sqrt(Delta) B F + Xi^T

@@ -1,0 +1,30 @@
+"""Seeds of the simulator (private layer).
+
+A ``seed`` (int >= 0 or a numpy ``SeedSequence``) is spawned into independent streams, one per
+use: W, X, the noise of :func:`rfdiff.simulate.correlation_matrices` (Monte Carlo draws or the
+Gaussian-equivalent Omega) and the noise of :func:`rfdiff.simulate.train`. So W and X are the same
+for every noise mode and every optimizer, and nothing depends on the thread count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["STREAM_INDEX", "check_seed", "stream"]
+
+#: position of each use among the children of the seed's SeedSequence (never reorder: it fixes the draws)
+STREAM_INDEX = {"W": 0, "X": 1, "noise": 2, "train": 3}
+
+
+def check_seed(seed: object) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0 or a numpy SeedSequence, got {seed!r}")
+    return np.random.SeedSequence(int(seed))
+
+
+def stream(seed: object, name: str) -> np.random.Generator:
+    """Independent generator for one use of ``seed`` (W, X, noise or train)."""
+    children = check_seed(seed).spawn(len(STREAM_INDEX))
+    return np.random.Generator(np.random.PCG64(children[STREAM_INDEX[name]]))
