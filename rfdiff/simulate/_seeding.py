@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STREAM_INDEX", "check_seed", "stream"]
+__all__ = ["STREAM_INDEX", "check_seed", "child", "stream"]
 
 #: position of each use among the children of the seed's SeedSequence (never reorder: it fixes the draws)
 STREAM_INDEX = {"W": 0, "X": 1, "noise": 2, "train": 3}
@@ -24,7 +24,18 @@ def check_seed(seed: object) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(seed))
 
 
+def child(seed: object, index: int) -> np.random.SeedSequence:
+    """The ``index``-th child of ``seed``'s SeedSequence, without mutating it.
+
+    ``SeedSequence.spawn`` advances the parent's child counter, so spawning from a caller's
+    SeedSequence at every use would give other draws on each call. The child is built from the
+    parent's entropy and spawn key instead: the same as ``SeedSequence(seed).spawn(k)[index]`` for
+    an int seed, and a pure function of the parent for a SeedSequence.
+    """
+    ss = check_seed(seed)
+    return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, index), pool_size=ss.pool_size)
+
+
 def stream(seed: object, name: str) -> np.random.Generator:
     """Independent generator for one use of ``seed`` (W, X, noise or train)."""
-    children = check_seed(seed).spawn(len(STREAM_INDEX))
-    return np.random.Generator(np.random.PCG64(children[STREAM_INDEX[name]]))
+    return np.random.Generator(np.random.PCG64(child(seed, STREAM_INDEX[name])))
