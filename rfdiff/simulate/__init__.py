@@ -5,7 +5,8 @@ The independent check of every theoretical prediction in rfdiff (docs/theory.md,
 * :func:`correlation_matrices` — U, V, U~, V~ with the noise average exact (Mehler/Hermite),
   by Monte Carlo, or Gaussian-equivalent; :func:`eigenvalues` over seeds;
 * :func:`gradient_flow` — exact learning curves at every tau from one eigendecomposition;
-* :func:`train` — explicit gradient descent with one noise draw per sample per step.
+* :func:`train` — explicit training: the paper's gradient descent with one noise draw per sample per
+  step, or SGD, Adam, sign descent; fresh or m fixed noise draws per point; ridge (weight decay).
 
 See ``docs/simulate.md`` for conventions, accuracy and measured speed.
 
@@ -17,20 +18,23 @@ Modules: :mod:`~rfdiff.simulate.matrices` (the public assembly and its results),
 ``_features``, ``_kernels``) is the only place modules share private code.
 """
 
-from .flow import FlowCurves, dsm_losses, gradient_flow
+from .flow import FlowCurves, FlowSpectrum, dsm_losses, flow_spectrum, gradient_flow
 from .matrices import CorrelationMatrices, EigenvalueSample, correlation_matrices, eigenvalues
 from .problem import data_covariance, sample_problem
-from .train import TrainingRun, train
+from .train import OPTIMIZERS, TrainingRun, train
 
 __all__ = [
+    "OPTIMIZERS",
     "CorrelationMatrices",
     "EigenvalueSample",
     "FlowCurves",
+    "FlowSpectrum",
     "TrainingRun",
     "correlation_matrices",
     "data_covariance",
     "dsm_losses",
     "eigenvalues",
+    "flow_spectrum",
     "gradient_flow",
     "sample_problem",
     "train",

@@ -2,8 +2,11 @@
 
 A ``seed`` (int >= 0 or a numpy ``SeedSequence``) is spawned into independent streams, one per
 use: W, X, the noise of :func:`rfdiff.simulate.correlation_matrices` (Monte Carlo draws or the
-Gaussian-equivalent Omega) and the noise of :func:`rfdiff.simulate.train`. So W and X are the same
-for every noise mode and every optimizer, and nothing depends on the thread count.
+Gaussian-equivalent Omega), the fresh noise of :func:`rfdiff.simulate.train` and its mini-batch
+order. So W and X are the same for every noise mode and every optimizer, the fixed draws of
+``train(noise=m)`` are those of ``correlation_matrices(noise=m)``, and nothing depends on the
+thread count. Child i of a seed is SeedSequence(entropy, spawn_key=(*spawn_key, i)), which is what
+``SeedSequence(seed).spawn(k)[i]`` gives for an int seed.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import numpy as np
 __all__ = ["STREAM_INDEX", "check_seed", "child", "stream"]
 
 #: position of each use among the children of the seed's SeedSequence (never reorder: it fixes the draws)
-STREAM_INDEX = {"W": 0, "X": 1, "noise": 2, "train": 3}
+STREAM_INDEX = {"W": 0, "X": 1, "noise": 2, "train": 3, "batch": 4}
 
 
 def check_seed(seed: object) -> np.random.SeedSequence:

@@ -1,17 +1,29 @@
-"""Exact gradient-flow learning curves at finite size (THEORY.md §1–§2).
+"""Exact gradient-flow learning curves at finite size, with ridge and finite noise draws.
 
 Given U, V, U~, V~ (:func:`rfdiff.simulate.correlation_matrices`), the flow
-dA/dtau = -d^2 grad_A L_train from A(0) = 0 is linear and solved in closed form
-(THEORY.md §2). With B = A / sqrt(p), psi_p = p / d (the actual ratio), U = Q diag(lambda) Q^T,
-R = Q^T V, R~ = Q^T V~, r_a = |R_a|^2, s_a = R_a . R~_a and M = (R R^T) o (Q^T U~ Q):
+dA/dtau = -d^2 grad_A L^lam from A(0) = 0 (docs/theory.md, "The model" and "Closed-form
+dynamics") is linear and solved in closed form. The loss it descends is
 
-    B(tau)      = -Delta_t^{-1/2} V^T Q diag(f) Q^T,
-    f_a         = (1 - e^{-2 Delta_t lambda_a tau / psi_p}) / lambda_a
-    L_train     = 1 + (Delta_t/d) Tr(B U B^T) + (2 sqrt(Delta_t)/d) Tr(B V)
-                = 1 - (1/d) sum_a r_a (1 - e^{-4 Delta_t lambda_a tau / psi_p}) / lambda_a
-    L_test      = 1 + (Delta_t/d) Tr(B U~ B^T) + (2 sqrt(Delta_t)/d) Tr(B V~)
-                = 1 + (1/d) [ f^T M f - 2 sum_a f_a s_a ]
+    L^lam(A) = L_train(A) + (Delta_t lam / (d p)) |A|_F^2,     lam >= 0 (ridge, weight decay),
+    L_train(A) = xi2 + (Delta_t/d) Tr(A^T A U)/p + (2 sqrt(Delta_t)/d) Tr(A V)/sqrt(p),
+
+so the flow sees U + lam I. With B = A / sqrt(p), psi_p = p / d (the actual ratio),
+kappa = 2 Delta_t / psi_p, U = Q diag(lambda) Q^T, mu_a = lambda_a + lam, R = Q^T V,
+R~ = Q^T V~, r_a = |R_a|^2, s_a = R_a . R~_a and M = (R R^T) o (Q^T U~ Q):
+
+    B(tau)      = -Delta_t^{-1/2} V^T Q diag(f) Q^T,     f_a = (1 - e^{-kappa mu_a tau}) / mu_a
+    L_train     = xi2 + (1/d) sum_a r_a (lambda_a f_a^2 - 2 f_a)
+                = xi2 - (1/d) sum_a r_a f_a (mu_a + lam + lambda_a e^{-kappa mu_a tau}) / mu_a
+                  (lam = 0: xi2 - (1/d) sum_a r_a (1 - e^{-2 kappa lambda_a tau}) / lambda_a)
+    L_test      = 1 + (1/d) [ f^T M f - 2 sum_a f_a s_a ]
     L_gen       = L_test - L_train
+
+(every term of the second form of L_train is positive: no cancellation). **The reported L_train is
+the denoising loss without the penalty**; the penalty (Delta_t lam/d) |B|_F^2 is not included.
+xi2 is the noise energy of the training loss (``matrices.noise_norm2``): 1 for the noise-averaged
+loss (``noise="exact"`` or ``"gaussian"``), and for ``noise=m`` the empirical
+(1/(n m d)) sum |xi^{nu,k}|^2 of the m fixed draws per point, so that L_train is exactly the loss
+on those draws while L_test keeps the population U~, V~ (a fresh point, the noise averaged).
 
 Score error. E_score = (1/d) E_{y ~ P_t} |s_A(y) - grad log P_t(y)|^2. For Gaussian data
 P_t = N(0, Sigma_t) and grad log P_t(y) = -Sigma_t^{-1} y; Stein's lemma gives
@@ -20,12 +32,23 @@ E[sigma(h) y^T] Sigma_t^{-1} = V~ / sqrt(Delta_t), hence
     E_score = (1/d) [ Tr(B U~ B^T) + (2/sqrt(Delta_t)) Tr(B V~) + Tr Sigma_t^{-1} ]
             = (L_test - 1) / Delta_t + (1/d) Tr Sigma_t^{-1},
 
-which for Sigma = sigma_x^2 I is THEORY.md's L_test = 1 - Delta_t/Gamma_t^2 + Delta_t E_score.
+which for Sigma = sigma_x^2 I is L_test = 1 - Delta_t/Gamma_t^2 + Delta_t E_score.
 
-All (1 - e^{-c lambda}) / lambda are evaluated as -expm1(-c lambda) / lambda (stable as
-lambda tau -> 0). Modes with lambda <= rcond * lambda_max are treated as exact zero modes:
-they never move (f = 0), which is the gradient-flow limit whenever V has no component
-there, and makes tau -> infinity the minimum-norm solution B = -Delta_t^{-1/2} V^T U^+.
+All (1 - e^{-c mu}) / mu are evaluated as -expm1(-c mu) / mu (stable as mu tau -> 0). Modes with
+lambda <= rcond * lambda_max are treated as exact zero modes (lambda_a = 0): at lam = 0 they never
+move (f = 0), which is the gradient-flow limit whenever V has no component there, and makes
+tau -> infinity the minimum-norm solution B = -Delta_t^{-1/2} V^T U^+; at lam > 0 they relax at
+rate kappa lam, and tau -> infinity is the ridge estimator B = -Delta_t^{-1/2} V^T (U + lam)^{-1}.
+
+One eigendecomposition serves every tau and every lam: :func:`flow_spectrum` computes it once
+(:class:`FlowSpectrum`), :meth:`FlowSpectrum.curves` evaluates the curves for any tau and lam,
+and :func:`gradient_flow` does both.
+
+**Relation to an optimizer's weight decay.** A plain (coupled) weight decay wd on the parameter
+A adds wd A to the gradient of L_train, i.e. the penalty (wd/2) |A|_F^2, so
+lam = wd d p / (2 Delta_t); on the published script's parameter A/sqrt(p) it is wd' = 2 Delta_t lam/d.
+(Decoupled decay, AdamW, is not a penalty on the loss: for Adam its fixed point is not the ridge
+estimator.)
 """
 
 from __future__ import annotations
@@ -40,7 +63,7 @@ from ..model import RFModel
 from ._validate import NoiseMode, check_model, check_tau
 from .matrices import CorrelationMatrices, check_matrices, correlation_matrices
 
-__all__ = ["FlowCurves", "dsm_losses", "gradient_flow"]
+__all__ = ["FlowCurves", "FlowSpectrum", "dsm_losses", "flow_spectrum", "gradient_flow"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -50,19 +73,22 @@ class FlowCurves:
     Attributes
     ----------
     tau : ndarray
-        Flow times (THEORY.md §1), as given.
+        Flow times (docs/theory.md, "The model"), as given.
     train, test, gen, score : ndarray
-        L_train, L_test, L_gen = L_test - L_train and E_score at each tau.
+        L_train (the denoising loss, without the ridge penalty), L_test, L_gen = L_test - L_train and
+        E_score at each tau.
     train_inf, test_inf, score_inf : float
-        The tau -> infinity limits (minimum-norm solution).
+        The tau -> infinity limits (minimum-norm solution at lam = 0, the ridge estimator at lam > 0).
     eigenvalues : ndarray
-        Eigenvalues of U, ascending.
+        Eigenvalues of U, ascending (without the ridge).
     mode_weights : ndarray
         r_a = |(Q^T V)_a|^2 per eigenvalue: the weight of mode a in the train loss.
     zero_modes : int
         Number of eigenvalues treated as exact zeros (<= rcond * lambda_max).
     matrices : CorrelationMatrices
         The matrices used (with their own diagnostics).
+    ridge : float
+        lam of the penalty (Delta_t lam/(d p)) |A|_F^2.
     """
 
     tau: np.ndarray
@@ -77,11 +103,21 @@ class FlowCurves:
     mode_weights: np.ndarray
     zero_modes: int
     matrices: CorrelationMatrices
+    ridge: float = 0.0
+
+    def to_dict(self) -> dict:
+        """Parameters, curves and diagnostics as plain Python types (without the matrices)."""
+        m = self.matrices
+        return {"noise": m.noise, "t": m.t, "d": m.d, "p": m.p, "n": m.n, "ridge": self.ridge,
+                "tau": self.tau.tolist(), "train": self.train.tolist(), "test": self.test.tolist(),
+                "gen": self.gen.tolist(), "score": self.score.tolist(), "train_inf": self.train_inf,
+                "test_inf": self.test_inf, "score_inf": self.score_inf, "zero_modes": self.zero_modes}
 
     def __repr__(self) -> str:
         return (
             f"FlowCurves({self.tau.size} tau values in [{self.tau.min():.3g}, {self.tau.max():.3g}], "
-            f"train_inf={self.train_inf:.6g}, test_inf={self.test_inf:.6g}, zero_modes={self.zero_modes})"
+            f"ridge={self.ridge:g}, train_inf={self.train_inf:.6g}, test_inf={self.test_inf:.6g}, "
+            f"zero_modes={self.zero_modes})"
         )
 
 
@@ -92,11 +128,12 @@ def _score_offset(mats: CorrelationMatrices) -> float:
 
 
 def dsm_losses(matrices: CorrelationMatrices, A: np.ndarray) -> tuple[float, float, float]:
-    """(L_train, L_test, E_score) of the score model with weights A (d x p), THEORY.md §1–§2.
+    """(L_train, L_test, E_score) of the score model with weights A (d x p), docs/theory.md.
 
-    Exact noise expectations given the matrices: L = 1 + (Delta_t/d) Tr(A^T A U)/p
-    + (2 sqrt(Delta_t)/d) Tr(A V)/sqrt(p) (U~, V~ for the test loss), and
-    E_score = (L_test - 1)/Delta_t + (1/d) Tr Sigma_t^{-1} (module notes).
+    Exact noise expectations given the matrices: L = c + (Delta_t/d) Tr(A^T A U)/p
+    + (2 sqrt(Delta_t)/d) Tr(A V)/sqrt(p) with c = ``matrices.noise_norm2`` for the train loss
+    (1, or the empirical noise energy of m fixed draws) and U~, V~, c = 1 for the test loss;
+    E_score = (L_test - 1)/Delta_t + (1/d) Tr Sigma_t^{-1} (module notes). No ridge penalty.
 
     Examples
     --------
@@ -116,13 +153,13 @@ def dsm_losses(matrices: CorrelationMatrices, A: np.ndarray) -> tuple[float, flo
     B = A / math.sqrt(matrices.p)
     d, delta = matrices.d, matrices.delta
 
-    def loss(U: np.ndarray, V: np.ndarray) -> float:
-        return 1.0 + (delta / d) * float(np.sum((B @ U) * B)) + (2.0 * math.sqrt(delta) / d) * float(
+    def loss(c: float, U: np.ndarray, V: np.ndarray) -> float:
+        return c + (delta / d) * float(np.sum((B @ U) * B)) + (2.0 * math.sqrt(delta) / d) * float(
             np.sum(B * V.T)
         )
 
-    train = loss(matrices.U, matrices.V)
-    test = loss(matrices.U_pop, matrices.V_pop)
+    train = loss(matrices.noise_norm2, matrices.U, matrices.V)
+    test = loss(1.0, matrices.U_pop, matrices.V_pop)
     return train, test, (test - 1.0) / delta + _score_offset(matrices)
 
 
@@ -142,6 +179,160 @@ def _rotated_population(U_pop: np.ndarray, Q: np.ndarray) -> np.ndarray:
     return Z.T @ Z  # numpy uses a symmetric rank-k update for Z^T Z
 
 
+def _check_ridge(ridge: object) -> float:
+    if isinstance(ridge, bool) or not isinstance(ridge, (int, float, np.integer, np.floating)) or not (
+        math.isfinite(ridge) and ridge >= 0
+    ):
+        raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
+    return float(ridge)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class FlowSpectrum:
+    """The eigendecomposition behind the exact flow, computed once for every tau and ridge.
+
+    Attributes
+    ----------
+    eigenvalues : ndarray
+        lambda_a of U, ascending, as computed.
+    zero : ndarray of bool
+        The modes with lambda_a <= rcond * lambda_max, treated as exact zeros.
+    mode_weights : ndarray
+        r_a = |(Q^T V)_a|^2.
+    cross_weights : ndarray
+        s_a = (Q^T V)_a . (Q^T V~)_a.
+    coupling : ndarray
+        M = (R R^T) o (Q^T U~ Q), p x p.
+    zero_modes : int
+        Number of eigenvalues <= rcond * lambda_max.
+    rcond : float
+        The threshold used.
+    matrices : CorrelationMatrices
+        The matrices decomposed.
+    """
+
+    eigenvalues: np.ndarray
+    zero: np.ndarray
+    mode_weights: np.ndarray
+    cross_weights: np.ndarray
+    coupling: np.ndarray
+    zero_modes: int
+    rcond: float
+    matrices: CorrelationMatrices
+
+    def curves(self, tau: float | np.ndarray, ridge: float = 0.0) -> FlowCurves:
+        """The learning curves at ``tau`` for the ridge ``lam`` (module notes).
+
+        Examples
+        --------
+        >>> import rfdiff
+        >>> from rfdiff import simulate
+        >>> m = rfdiff.RFModel(2, 1, 0.1)
+        >>> spec = simulate.flow_spectrum(m, d=4, seed=0)
+        >>> [round(float(spec.curves([1e9], ridge=r).test[0]), 6) for r in (0.0, 0.5)]
+        [1.251904, 0.879982]
+        """
+        tau = check_tau(tau)
+        lam_r = _check_ridge(ridge)
+        mats = self.matrices
+        dim, delta = mats.d, mats.delta
+        lam, zero = self.eigenvalues, self.zero
+        r, s, M = self.mode_weights, self.cross_weights, self.coupling
+        kappa = 2.0 * delta / (mats.p / dim)
+        xi2 = mats.noise_norm2
+        if lam_r == 0.0:  # the paper's flow: zero modes frozen (minimum-norm limit)
+            lam_safe = np.where(zero, 1.0, lam)
+            x = (kappa * lam_safe)[:, None] * tau[None, :]  # p x T
+            f = -np.expm1(-x) / lam_safe[:, None]
+            f[zero] = 0.0
+            g = -np.expm1(-2.0 * x) / lam_safe[:, None]
+            g[zero] = 0.0
+            train = xi2 - (r @ g) / dim
+            f_inf = np.where(zero, 0.0, 1.0 / lam_safe)
+            train_inf = xi2 - float(r @ f_inf) / dim
+        else:
+            lam = np.where(zero, 0.0, lam)  # exact zeros relax at the ridge rate
+            mu = lam + lam_r
+            x = (kappa * mu)[:, None] * tau[None, :]
+            f = -np.expm1(-x) / mu[:, None]
+            # lambda f^2 - 2 f = -f (mu + lam + lambda e^{-x}) / mu, all terms >= 0
+            h = f * ((mu + lam_r)[:, None] + lam[:, None] * np.exp(-x)) / mu[:, None]
+            train = xi2 - (r @ h) / dim
+            f_inf = 1.0 / mu
+            train_inf = xi2 - float(r @ (f_inf * (mu + lam_r) / mu)) / dim
+        test = 1.0 + (np.einsum("at,at->t", f, M @ f) - 2.0 * (s @ f)) / dim
+        test_inf = 1.0 + (float(f_inf @ (M @ f_inf)) - 2.0 * float(s @ f_inf)) / dim
+        offset = _score_offset(mats)
+        score = (test - 1.0) / delta + offset
+        gen = test - train
+        for arr in (tau, train, test, score, gen):
+            arr.setflags(write=False)
+        return FlowCurves(
+            tau=tau, train=train, test=test, gen=gen, score=score, train_inf=train_inf, test_inf=test_inf,
+            score_inf=(test_inf - 1.0) / delta + offset, eigenvalues=self.eigenvalues, mode_weights=r,
+            zero_modes=self.zero_modes, matrices=mats, ridge=lam_r,
+        )
+
+    def __repr__(self) -> str:
+        m = self.matrices
+        return f"FlowSpectrum(p={m.p}, d={m.d}, n={m.n}, noise={m.noise!r}, zero_modes={self.zero_modes})"
+
+
+def _resolve_matrices(model: RFModel, matrices: object, d, seed, noise, W, X, threads) -> CorrelationMatrices:
+    if matrices is None:
+        return correlation_matrices(model, d, seed=seed, noise=noise, W=W, X=X, threads=threads)
+    return check_matrices(model, matrices)
+
+
+def flow_spectrum(
+    model: RFModel,
+    *,
+    W: np.ndarray | None = None,
+    X: np.ndarray | None = None,
+    d: int | None = None,
+    seed: int | np.random.SeedSequence = 0,
+    noise: NoiseMode = "exact",
+    matrices: CorrelationMatrices | None = None,
+    rcond: float | None = None,
+    threads: int | None = None,
+) -> FlowSpectrum:
+    """The eigendecomposition of U and the weights of the flow's closed form (module notes).
+
+    Parameters are those of :func:`gradient_flow` (without tau and ridge). Cost: one ``eigh``
+    of U and ~2.3 p^3 flops for Q^T U~ Q; memory: three p x p arrays at the peak.
+
+    Examples
+    --------
+    >>> import rfdiff
+    >>> from rfdiff import simulate
+    >>> spec = simulate.flow_spectrum(rfdiff.RFModel(2, 1, 0.1), d=4, seed=0)
+    >>> spec.coupling.shape, spec.zero_modes
+    ((8, 8), 0)
+    """
+    check_model(model)
+    mats = _resolve_matrices(model, matrices, d, seed, noise, W, X, threads)
+    p = mats.p
+    if rcond is None:
+        rcond = 10.0 * p * np.finfo(np.float64).eps
+    elif isinstance(rcond, bool) or not (
+        isinstance(rcond, (int, float, np.floating)) and math.isfinite(rcond) and 0.0 <= rcond < 1.0
+    ):
+        raise ValueError(f"rcond must be a number in [0, 1), got {rcond!r}")
+    lam, Q = np.linalg.eigh(mats.U)
+    zero = lam <= rcond * max(float(lam[-1]), 0.0)
+    R = Q.T @ mats.V
+    Rp = Q.T @ mats.V_pop
+    r = np.einsum("ij,ij->i", R, R)
+    s = np.einsum("ij,ij->i", R, Rp)
+    M = _rotated_population(np.asarray(mats.U_pop), Q)
+    del Q
+    M *= R @ R.T
+    for arr in (lam, zero, r, s, M):
+        arr.setflags(write=False)
+    return FlowSpectrum(eigenvalues=lam, zero=zero, mode_weights=r, cross_weights=s, coupling=M,
+                        zero_modes=int(zero.sum()), rcond=float(rcond), matrices=mats)
+
+
 def gradient_flow(
     model: RFModel,
     tau: float | np.ndarray,
@@ -151,6 +342,7 @@ def gradient_flow(
     d: int | None = None,
     seed: int | np.random.SeedSequence = 0,
     noise: NoiseMode = "exact",
+    ridge: float = 0.0,
     matrices: CorrelationMatrices | None = None,
     rcond: float | None = None,
     threads: int | None = None,
@@ -161,9 +353,17 @@ def gradient_flow(
     ----------
     model : RFModel
     tau : float or array of float
-        Flow times >= 0 (THEORY.md §1: tau = k eta / d^2).
-    W, X, d, seed, noise, threads
+        Flow times >= 0 (docs/theory.md, "The model": tau = k eta / d^2).
+    W, X, d, seed, threads
         As in :func:`rfdiff.simulate.correlation_matrices` (ignored if ``matrices`` is given).
+    noise : {"exact", "gaussian"} or int
+        The loss that is descended: ``"exact"`` the paper's noise-averaged loss (m = infinity);
+        ``"gaussian"`` its Gaussian-equivalent matrices; an int m the loss on m fixed noise draws per
+        training point (Monte Carlo U_m, V_m; L_train is the loss on those draws, L_test the
+        population one). Ignored if ``matrices`` is given (their mode is used).
+    ridge : float
+        lam >= 0 of the penalty (Delta_t lam/(d p)) |A|_F^2 (the flow sees U + lam I); the reported
+        L_train excludes the penalty.
     matrices : CorrelationMatrices, optional
         Precomputed matrices (must be for the model's t).
     rcond : float, optional
@@ -183,46 +383,7 @@ def gradient_flow(
     """
     check_model(model)
     tau = check_tau(tau)
-    if matrices is None:
-        mats = correlation_matrices(model, d, seed=seed, noise=noise, W=W, X=X, threads=threads)
-    else:
-        mats = check_matrices(model, matrices)
-    p, dim, delta = mats.p, mats.d, mats.delta
-    if rcond is None:
-        rcond = 10.0 * p * np.finfo(np.float64).eps
-    elif not (math.isfinite(rcond) and 0.0 <= rcond < 1.0):
-        raise ValueError(f"rcond must be a number in [0, 1), got {rcond!r}")
-
-    lam, Q = np.linalg.eigh(mats.U)
-    zero = lam <= rcond * max(float(lam[-1]), 0.0)
-    lam_safe = np.where(zero, 1.0, lam)
-    R = Q.T @ mats.V
-    Rp = Q.T @ mats.V_pop
-    r = np.einsum("ij,ij->i", R, R)
-    s = np.einsum("ij,ij->i", R, Rp)
-    M = _rotated_population(np.asarray(mats.U_pop), Q)
-    M *= R @ R.T
-    del Q
-
-    psi_p = p / dim
-    x = (2.0 * delta / psi_p) * lam_safe[:, None] * tau[None, :]  # p x T
-    f = -np.expm1(-x) / lam_safe[:, None]
-    f[zero] = 0.0
-    g = -np.expm1(-2.0 * x) / lam_safe[:, None]
-    g[zero] = 0.0
-    train = 1.0 - (r @ g) / dim
-    test = 1.0 + (np.einsum("at,at->t", f, M @ f) - 2.0 * (s @ f)) / dim
-    f_inf = np.where(zero, 0.0, 1.0 / lam_safe)
-    train_inf = 1.0 - float(r @ f_inf) / dim
-    test_inf = 1.0 + (float(f_inf @ (M @ f_inf)) - 2.0 * float(s @ f_inf)) / dim
-    offset = _score_offset(mats)
-    score = (test - 1.0) / delta + offset
-    for arr in (tau, train, test, score, lam, r):
-        arr.setflags(write=False)
-    gen = test - train
-    gen.setflags(write=False)
-    return FlowCurves(
-        tau=tau, train=train, test=test, gen=gen, score=score, train_inf=train_inf, test_inf=test_inf,
-        score_inf=(test_inf - 1.0) / delta + offset, eigenvalues=lam, mode_weights=r,
-        zero_modes=int(zero.sum()), matrices=mats,
-    )
+    ridge = _check_ridge(ridge)
+    spec = flow_spectrum(model, W=W, X=X, d=d, seed=seed, noise=noise, matrices=matrices, rcond=rcond,
+                         threads=threads)
+    return spec.curves(tau, ridge)

@@ -41,7 +41,7 @@ import numpy as np
 
 from ..model import RFModel
 from . import _kernels, gaussian, mehler, montecarlo
-from ._seeding import stream
+from ._seeding import check_seed, stream
 from ._validate import NoiseMode, check_array, check_int, check_model, check_noise, freeze, sizes
 from .problem import data_covariance, sample_problem
 
@@ -103,6 +103,13 @@ class CorrelationMatrices:
         Requested entrywise truncation tolerance.
     converged : bool
         True when both truncation bounds are <= tol (always True for the Gaussian mode).
+    noise_norm2 : float
+        The constant of the training loss, the noise energy (1/(n d)) sum |xi|^2 averaged as U and V
+        are: 1 (its expectation) for ``"exact"`` and ``"gaussian"``; for Monte Carlo noise the
+        empirical (1/(n m d)) sum_{nu,k} |xi^{nu,k}|^2 of the m fixed draws, so that U, V and this
+        constant are exactly the loss on those draws (:mod:`rfdiff.simulate.montecarlo`).
+    seed : SeedSequence or None
+        The seed the matrices were drawn with (its noise stream holds the Monte Carlo draws).
     """
 
     U: np.ndarray
@@ -132,6 +139,8 @@ class CorrelationMatrices:
     quad_error_pop: float = 0.0
     tol: float = 0.0
     converged: bool = True
+    noise_norm2: float = 1.0
+    seed: np.random.SeedSequence | None = None
 
     def __repr__(self) -> str:
         return (
@@ -302,7 +311,7 @@ def correlation_matrices(
         sigma = data_covariance(model, dim)
         act = model.activation
         common = dict(W=W, X=X, sigma=sigma, noise=noise, t=model.t, delta=model.constants.delta,
-                      d=dim, p=p, n=n, tol=float(tol))
+                      d=dim, p=p, n=n, tol=float(tol), seed=check_seed(seed))
         if noise == "gaussian":
             U, V, U_pop, V_pop = gaussian.equivalent_matrices(model, W, X, sigma, stream(seed, "noise"))
             freeze(U, V, U_pop, V_pop, W, X, sigma)
@@ -316,8 +325,8 @@ def correlation_matrices(
                          order_dense=cond.order_dense, sparse_pairs=cond.sparse_pairs)
             converged = cond.bound <= tol and pop.bound <= tol
         else:
-            U, V = montecarlo.noise_average(act, W, X, model.t, noise, stream(seed, "noise"))
-            extra = {}
+            U, V, xi2 = montecarlo.noise_average(act, W, X, model.t, noise, stream(seed, "noise"))
+            extra = {"noise_norm2": xi2}
             converged = pop.bound <= tol
         for name, arr in (("U", U), ("V", V), ("U_pop", pop.U), ("V_pop", pop.V)):
             if not np.all(np.isfinite(arr)):

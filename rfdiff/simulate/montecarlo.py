@@ -6,8 +6,18 @@ f^{nu,k} = sigma(W (e^{-t} x^nu + sqrt(Delta_t) xi^{nu,k}) / sqrt(d)),
     U_m = (1/(n m)) sum_{nu,k} f^{nu,k} f^{nu,k}^T,     V_m = (1/(n m)) sum_{nu,k} f^{nu,k} xi^{nu,k}^T,
 
 the matrices of the loss with m fixed noisy copies per point (George, Veiga & Macris's setting).
-The draws come from one generator in the order (draw, sample), in batches, so the result depends
-only on the generator's state.
+That loss, L^m(A) = (1/(n m d)) sum_{nu,k} |sqrt(Delta_t) s_A(x_t^{nu,k}) + xi^{nu,k}|^2, is
+
+    L^m = xi2 + (Delta_t/d) Tr(A^T A U_m)/p + (2 sqrt(Delta_t)/d) Tr(A V_m)/sqrt(p),
+    xi2 = (1/(n m d)) sum_{nu,k} |xi^{nu,k}|^2,
+
+with the empirical noise energy xi2 in place of its expectation 1; it is returned too.
+
+The draws are the rows of one (m n) x d standard normal matrix from one generator, row k n + nu
+being xi^{nu,k} (draw-major): :func:`fixed_draws` returns it, and :func:`noise_average` consumes
+the same stream in batches of rows (a Generator fills arrays sequentially, so the batches
+concatenate to the same matrix). :func:`rfdiff.simulate.train` with ``noise=m`` trains on exactly
+these draws.
 """
 
 from __future__ import annotations
@@ -19,13 +29,25 @@ import numpy as np
 from ..activations import Activation
 from ._features import activation_code, apply
 
-__all__ = ["noise_average"]
+__all__ = ["fixed_draws", "noise_average"]
+
+
+def fixed_draws(rng: np.random.Generator, n: int, draws: int, d: int) -> np.ndarray:
+    """The (draws n) x d matrix of noise draws, row k n + nu = xi^{nu,k} (module notes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fixed_draws(np.random.default_rng(0), n=3, draws=2, d=4).shape
+    (6, 4)
+    """
+    return rng.standard_normal((draws * n, d))
 
 
 def noise_average(
     act: Activation, W: np.ndarray, X: np.ndarray, t: float, draws: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """U_m (p x p) and V_m (p x d) from ``draws`` noise draws per point (module notes).
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """U_m (p x p), V_m (p x d) and xi2 from ``draws`` noise draws per point (module notes).
 
     Examples
     --------
@@ -33,9 +55,9 @@ def noise_average(
     >>> from rfdiff.activations import get_activation
     >>> rng = np.random.default_rng(0)
     >>> W, X = rng.standard_normal((6, 3)), rng.standard_normal((2, 3))
-    >>> U, V = noise_average(get_activation("tanh"), W, X, 0.1, 5, np.random.default_rng(1))
-    >>> U.shape, V.shape
-    ((6, 6), (6, 3))
+    >>> U, V, xi2 = noise_average(get_activation("tanh"), W, X, 0.1, 5, np.random.default_rng(1))
+    >>> U.shape, V.shape, bool(0.5 < xi2 < 1.5)
+    ((6, 6), (6, 3), True)
     """
     code = activation_code(act)
     p, d = W.shape
@@ -44,10 +66,12 @@ def noise_average(
     mean = (math.exp(-t) / math.sqrt(d)) * (W @ X.T)
     U = np.zeros((p, p))
     V = np.zeros((p, d))
+    xi2 = 0.0
     batch = max(1, min(draws, 8192 // n))
     for start in range(0, draws, batch):
         b = min(batch, draws - start)
         xi = rng.standard_normal((b * n, d))  # rows (draw, sample); one sequential stream
+        xi2 += float(np.sum(xi * xi))
         h = (W @ xi.T).reshape(p, b, n)
         h *= math.sqrt(delta / d)
         h += mean[:, None, :]
@@ -56,4 +80,4 @@ def noise_average(
         V += f @ xi
     U *= 1.0 / (n * draws)
     V *= 1.0 / (n * draws)
-    return U, V
+    return U, V, xi2 / (n * draws * d)
