@@ -57,6 +57,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 from scipy.linalg import blas
 
 from ..model import RFModel
@@ -167,7 +168,8 @@ def _rotated_population(U_pop: np.ndarray, Q: np.ndarray) -> np.ndarray:
     """Q^T U~ Q through the Cholesky factor U~ = L L^T when U~ is positive definite.
 
     Z = L^T Q is a triangular product (BLAS trmm, p^3 flops) and Z^T Z a symmetric rank-k
-    update (p^3): ~2.3 p^3 flops against 4 p^3 for two general products.
+    update (p^3): ~2.3 p^3 flops against 4 p^3 for two general products. **Q is overwritten**
+    when it is Fortran-ordered (as scipy's eigh returns it): no p x p copy.
     """
     try:
         L = np.linalg.cholesky(U_pop)
@@ -177,6 +179,10 @@ def _rotated_population(U_pop: np.ndarray, Q: np.ndarray) -> np.ndarray:
                    overwrite_b=1)
     del L
     return Z.T @ Z  # numpy uses a symmetric rank-k update for Z^T Z
+
+
+#: rows per block of the Hadamard product M *= R R^T (no p x p temporary)
+_ROW_BLOCK = 512
 
 
 def _check_ridge(ridge: object) -> float:
@@ -299,7 +305,11 @@ def flow_spectrum(
     """The eigendecomposition of U and the weights of the flow's closed form (module notes).
 
     Parameters are those of :func:`gradient_flow` (without tau and ridge). Cost: one ``eigh``
-    of U and ~2.3 p^3 flops for Q^T U~ Q; memory: three p x p arrays at the peak.
+    of U (LAPACK's divide and conquer, ``scipy.linalg.eigh(driver="evd")``) and ~2.3 p^3 flops
+    for Q^T U~ Q; memory: three p x p arrays beyond the matrices at the peak (U's copy in ``eigh``,
+    Q, then Cholesky factor and M). The eigendecomposition dominates and is memory-bound: on a
+    machine where other jobs occupy the cores, a single BLAS thread (``OPENBLAS_NUM_THREADS=1``)
+    can be several times faster than two (docs/simulate.md, "Measured performance").
 
     Examples
     --------
@@ -318,15 +328,16 @@ def flow_spectrum(
         isinstance(rcond, (int, float, np.floating)) and math.isfinite(rcond) and 0.0 <= rcond < 1.0
     ):
         raise ValueError(f"rcond must be a number in [0, 1), got {rcond!r}")
-    lam, Q = np.linalg.eigh(mats.U)
+    lam, Q = scipy.linalg.eigh(mats.U, driver="evd", check_finite=False)  # U was checked finite
     zero = lam <= rcond * max(float(lam[-1]), 0.0)
     R = Q.T @ mats.V
     Rp = Q.T @ mats.V_pop
     r = np.einsum("ij,ij->i", R, R)
     s = np.einsum("ij,ij->i", R, Rp)
-    M = _rotated_population(np.asarray(mats.U_pop), Q)
+    M = _rotated_population(np.asarray(mats.U_pop), Q)  # overwrites Q
     del Q
-    M *= R @ R.T
+    for lo in range(0, p, _ROW_BLOCK):
+        M[lo:lo + _ROW_BLOCK] *= R[lo:lo + _ROW_BLOCK] @ R.T
     for arr in (lam, zero, r, s, M):
         arr.setflags(write=False)
     return FlowSpectrum(eigenvalues=lam, zero=zero, mode_weights=r, cross_weights=s, coupling=M,
