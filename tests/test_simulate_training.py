@@ -62,6 +62,21 @@ def test_ridge_flow_against_expm_and_ridge_estimator(ridge):
     assert np.all(np.diff(curves.train + penalty) <= 1e-14)  # rounding of O(1) sums on the plateau
 
 
+@pytest.mark.parametrize("ridge", [0.0, 0.03, 0.5])
+def test_ridge_estimator_is_the_flow_limit(ridge):
+    # the Cholesky route (no eigh) against the flow's tau = infinity and the linear-solve estimator;
+    # cond(U + lam) < 1e4 here: 1e-11 relative
+    model = rfdiff.RFModel(psi_p=3, psi_n=1.5, t=0.1)
+    mats = simulate.correlation_matrices(model, d=8, seed=3)
+    est = simulate.ridge_estimator(model, ridge, matrices=mats)
+    fl = simulate.flow_spectrum(model, matrices=mats).curves([1.0], ridge=ridge)
+    np.testing.assert_allclose([est.train, est.test, est.score], [fl.train_inf, fl.test_inf, fl.score_inf],
+                               rtol=1e-11)
+    np.testing.assert_allclose([est.train, est.test, est.score], _explicit_losses(mats, ridge, math.inf),
+                               rtol=1e-11)
+    assert est.to_dict()["ridge"] == ridge
+
+
 def test_ridge_zero_limit_and_singular_U():
     # U = G G^T singular with V in its range (as for U_m with n m < p): lam = 0 keeps the minimum-norm
     # (pseudo-inverse) limit; lam > 0 gives the ridge estimator, which tends to it as lam -> 0
@@ -82,6 +97,8 @@ def test_ridge_zero_limit_and_singular_U():
         # the solve with U + lam has condition ~ lambda_max / lam <= 1e5: 1e-9 relative
         np.testing.assert_allclose([c.train_inf, c.test_inf], ref[:2], rtol=1e-9)
         np.testing.assert_allclose([c.train[0], c.test[0]], ref[:2], rtol=1e-9)
+    with pytest.raises(ValueError, match="ridge"):  # singular U at lam = 0: no Cholesky, say so
+        simulate.ridge_estimator(model, 0.0, matrices=sing)
     # ridge -> 0: the distance to the pseudo-inverse losses is O(lam) (first-order perturbation)
     gaps = [abs(spec.curves([1e16], ridge=lam).test_inf - pinv[1]) for lam in (1e-3, 1e-4, 1e-5)]
     assert gaps[1] < 0.2 * gaps[0] and gaps[2] < 0.2 * gaps[1]

@@ -18,7 +18,15 @@ Modules: :mod:`~rfdiff.simulate.matrices` (the public assembly and its results),
 ``_features``, ``_kernels``) is the only place modules share private code.
 """
 
-from .flow import FlowCurves, FlowSpectrum, dsm_losses, flow_spectrum, gradient_flow
+from .flow import (
+    FlowCurves,
+    FlowSpectrum,
+    RidgeEstimator,
+    dsm_losses,
+    flow_spectrum,
+    gradient_flow,
+    ridge_estimator,
+)
 from .matrices import CorrelationMatrices, EigenvalueSample, correlation_matrices, eigenvalues
 from .problem import data_covariance, sample_problem
 from .train import OPTIMIZERS, TrainingRun, train
@@ -29,6 +37,7 @@ __all__ = [
     "EigenvalueSample",
     "FlowCurves",
     "FlowSpectrum",
+    "RidgeEstimator",
     "TrainingRun",
     "correlation_matrices",
     "data_covariance",
@@ -36,6 +45,7 @@ __all__ = [
     "eigenvalues",
     "flow_spectrum",
     "gradient_flow",
+    "ridge_estimator",
     "sample_problem",
     "train",
 ]
