@@ -104,6 +104,33 @@ def test_ridge_zero_limit_and_singular_U():
     assert gaps[1] < 0.2 * gaps[0] and gaps[2] < 0.2 * gaps[1]
 
 
+@pytest.mark.parametrize("noise", ["gaussian", 3])
+@pytest.mark.parametrize("ridge", [0.0, 0.05])
+def test_low_rank_route_equals_dense_eigh(noise, ridge):
+    # U = c I + H H^T (Gaussian equivalent: rank n + d; U_m: rank n m < p) diagonalised through the thin
+    # SVD of H against the dense eigendecomposition of U. Both are exact to rounding: the curves are sums
+    # of O(p) terms of size <= |V|^2/lambda_min, so 1e-10 relative (cond(U) < 1e3 on the range; the
+    # null modes carry R = 0 in one route and ~1e-16 in the other); plus 1e-12 absolute where U_m's
+    # features interpolate the draws and L_train -> 0 (rounding of O(1) sums)
+    model = rfdiff.RFModel(psi_p=8, psi_n=1, t=0.1)
+    mats = simulate.correlation_matrices(model, d=6, seed=2, noise=noise)  # p = 48, n = 6
+    fast = simulate.flow_spectrum(model, matrices=mats)
+    dense = simulate.flow_spectrum(model, matrices=mats, method="eigh")
+    assert fast.method == "low-rank" and dense.method == "eigh"
+    assert fast.coupling.shape[0] == (6 + 6 if noise == "gaussian" else 18)
+    np.testing.assert_allclose(fast.eigenvalues, dense.eigenvalues, rtol=0,
+                               atol=1e-13 * dense.eigenvalues.max())
+    tau = np.logspace(-2, 7, 40)
+    a, b = fast.curves(tau, ridge=ridge), dense.curves(tau, ridge=ridge)
+    for name in ("train", "test", "score"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose([a.train_inf, a.test_inf], [b.train_inf, b.test_inf], rtol=1e-10, atol=1e-12)
+    assert a.zero_modes == b.zero_modes
+    # a U changed after the fact is not the rebuilt one: the dense route is taken
+    other = dataclasses.replace(mats, U=np.asarray(mats.U) + 1e-6 * np.eye(mats.p))
+    assert simulate.flow_spectrum(model, matrices=other).method == "eigh"
+
+
 # ------------------------------------------------------------------------------ finite noise draws
 
 

@@ -61,6 +61,8 @@ import scipy.linalg
 from scipy.linalg import blas
 
 from ..model import RFModel
+from . import gaussian, montecarlo
+from ._seeding import stream
 from ._validate import NoiseMode, check_model, check_tau
 from .matrices import CorrelationMatrices, check_matrices, correlation_matrices
 
@@ -209,13 +211,19 @@ class FlowSpectrum:
     cross_weights : ndarray
         s_a = (Q^T V)_a . (Q^T V~)_a.
     coupling : ndarray
-        M = (R R^T) o (Q^T U~ Q), p x p.
+        M = (R R^T) o (Q^T U~ Q) over the active modes (k x k).
     zero_modes : int
         Number of eigenvalues <= rcond * lambda_max.
     rcond : float
         The threshold used.
     matrices : CorrelationMatrices
         The matrices decomposed.
+    active : ndarray of int or None
+        Indices (into ``eigenvalues``) of the modes that can carry weight; None: all p. With
+        ``method="low-rank"`` the others span the null space of H^T, where R = 0 exactly.
+    method : str
+        ``"eigh"`` (dense eigendecomposition of U) or ``"low-rank"`` (U = c I + H H^T
+        diagonalised through the thin SVD of H; module notes of :func:`flow_spectrum`).
     """
 
     eigenvalues: np.ndarray
@@ -226,6 +234,8 @@ class FlowSpectrum:
     zero_modes: int
     rcond: float
     matrices: CorrelationMatrices
+    active: np.ndarray | None = None
+    method: str = "eigh"
 
     def curves(self, tau: float | np.ndarray, ridge: float = 0.0) -> FlowCurves:
         """The learning curves at ``tau`` for the ridge ``lam`` (module notes).
@@ -267,8 +277,9 @@ class FlowSpectrum:
             train = xi2 - (r @ h) / dim
             f_inf = 1.0 / mu
             train_inf = xi2 - float(r @ (f_inf * (mu + lam_r) / mu)) / dim
-        test = 1.0 + (np.einsum("at,at->t", f, M @ f) - 2.0 * (s @ f)) / dim
-        test_inf = 1.0 + (float(f_inf @ (M @ f_inf)) - 2.0 * float(s @ f_inf)) / dim
+        fa, fa_inf = (f, f_inf) if self.active is None else (f[self.active], f_inf[self.active])
+        test = 1.0 + (np.einsum("at,at->t", fa, M @ fa) - 2.0 * (s @ f)) / dim
+        test_inf = 1.0 + (float(fa_inf @ (M @ fa_inf)) - 2.0 * float(s @ f_inf)) / dim
         offset = _score_offset(mats)
         score = (test - 1.0) / delta + offset
         gen = test - train
@@ -282,13 +293,57 @@ class FlowSpectrum:
 
     def __repr__(self) -> str:
         m = self.matrices
-        return f"FlowSpectrum(p={m.p}, d={m.d}, n={m.n}, noise={m.noise!r}, zero_modes={self.zero_modes})"
+        return (f"FlowSpectrum(p={m.p}, d={m.d}, n={m.n}, noise={m.noise!r}, method={self.method!r}, "
+                f"zero_modes={self.zero_modes})")
 
 
 def _resolve_matrices(model: RFModel, matrices: object, d, seed, noise, W, X, threads) -> CorrelationMatrices:
     if matrices is None:
         return correlation_matrices(model, d, seed=seed, noise=noise, W=W, X=X, threads=threads)
     return check_matrices(model, matrices)
+
+
+def _low_rank_factor(model: RFModel, mats: CorrelationMatrices) -> tuple[float, np.ndarray] | None:
+    """(c, H) with U = c I + H H^T and rank H < p, for the noise modes that build U so; else None.
+
+    Rebuilt from the matrices' W, X and seed (the same draws), then checked against U on a sample of
+    columns: a U that was replaced or altered afterwards falls back to the dense route.
+    """
+    p, n, dim = mats.p, mats.n, mats.d
+    if mats.seed is None:
+        return None
+    if mats.noise == "gaussian" and n + dim < p:
+        c, H = gaussian.equivalent_factor(model, np.asarray(mats.W), np.asarray(mats.X),
+                                          stream(mats.seed, "noise"))
+    elif isinstance(mats.noise, int) and n * mats.noise < p:
+        c = 0.0
+        H = montecarlo.feature_factor(model.activation, np.asarray(mats.W), np.asarray(mats.X), mats.t,
+                                      mats.noise, stream(mats.seed, "noise"))
+    else:
+        return None
+    cols = np.arange(0, p, max(1, p // _CHECK_COLUMNS))
+    rebuilt = H @ H[cols].T
+    rebuilt[cols, np.arange(cols.size)] += c
+    U = np.asarray(mats.U)
+    scale = float(np.abs(U).max())
+    # U and H H^T + c I are sums of the same products in other orders: rounding ~ k eps |U| (k = rank)
+    if float(np.abs(rebuilt - U[:, cols]).max()) > 100 * H.shape[1] * np.finfo(float).eps * scale:
+        return None
+    return c, H
+
+
+#: columns of U compared with the rebuilt low-rank form before it is trusted
+_CHECK_COLUMNS = 256
+
+
+def _check_rcond(rcond: object, p: int) -> float:
+    if rcond is None:
+        return 10.0 * p * np.finfo(np.float64).eps
+    if isinstance(rcond, bool) or not (
+        isinstance(rcond, (int, float, np.floating)) and math.isfinite(rcond) and 0.0 <= rcond < 1.0
+    ):
+        raise ValueError(f"rcond must be a number in [0, 1), got {rcond!r}")
+    return float(rcond)
 
 
 def flow_spectrum(
@@ -301,48 +356,86 @@ def flow_spectrum(
     noise: NoiseMode = "exact",
     matrices: CorrelationMatrices | None = None,
     rcond: float | None = None,
+    method: str = "auto",
     threads: int | None = None,
 ) -> FlowSpectrum:
     """The eigendecomposition of U and the weights of the flow's closed form (module notes).
 
-    Parameters are those of :func:`gradient_flow` (without tau and ridge). Cost: one ``eigh``
-    of U (LAPACK's divide and conquer, ``scipy.linalg.eigh(driver="evd")``) and ~2.3 p^3 flops
-    for Q^T U~ Q; memory: three p x p arrays beyond the matrices at the peak (U's copy in ``eigh``,
-    Q, then Cholesky factor and M). The eigendecomposition dominates and is memory-bound: on a
-    machine where other jobs occupy the cores, a single BLAS thread (``OPENBLAS_NUM_THREADS=1``)
-    can be several times faster than two (docs/simulate.md, "Measured performance").
+    Parameters are those of :func:`gradient_flow` (without tau and ridge), and
+
+    method : {"auto", "eigh"}
+        ``"eigh"``: a dense eigendecomposition of U (LAPACK's divide and conquer,
+        ``scipy.linalg.eigh(driver="evd")``) and ~2.3 p^3 flops for Q^T U~ Q; memory: three p x p
+        arrays beyond the matrices at the peak. It dominates the cost and is memory-bound: on a machine
+        where other jobs occupy the cores, one BLAS thread (``OPENBLAS_NUM_THREADS=1``) can be several
+        times faster than two (docs/simulate.md). ``"auto"`` (default) uses instead, when U has the form
+        c I + H H^T with rank H = k < p — the Gaussian-equivalent U (c = s_t^2, k = n + d) and the
+        Monte Carlo U_m when n m < p (c = 0, k = n m) — the thin SVD H = P S Y^T: the eigenvectors of
+        U are P (eigenvalues c + S^2) and any basis of the complement (eigenvalue c), where
+        R = Q^T V vanishes exactly (V lies in the range of H), so the flow lives in the k-dimensional
+        range: O(p k^2 + p^2 k) flops instead of O(p^3). H is rebuilt from the matrices' seed and
+        checked against U (256 columns); otherwise the dense route is taken. ``method`` of the result
+        says which.
 
     Examples
     --------
     >>> import rfdiff
     >>> from rfdiff import simulate
     >>> spec = simulate.flow_spectrum(rfdiff.RFModel(2, 1, 0.1), d=4, seed=0)
-    >>> spec.coupling.shape, spec.zero_modes
-    ((8, 8), 0)
+    >>> spec.coupling.shape, spec.zero_modes, spec.method
+    ((8, 8), 0, 'eigh')
+    >>> simulate.flow_spectrum(rfdiff.RFModel(16, 1, 0.1), d=4, seed=0, noise="gaussian").method
+    'low-rank'
     """
     check_model(model)
+    if method not in ("auto", "eigh"):
+        raise ValueError(f"method must be 'auto' or 'eigh', got {method!r}")
     mats = _resolve_matrices(model, matrices, d, seed, noise, W, X, threads)
     p = mats.p
-    if rcond is None:
-        rcond = 10.0 * p * np.finfo(np.float64).eps
-    elif isinstance(rcond, bool) or not (
-        isinstance(rcond, (int, float, np.floating)) and math.isfinite(rcond) and 0.0 <= rcond < 1.0
-    ):
-        raise ValueError(f"rcond must be a number in [0, 1), got {rcond!r}")
-    lam, Q = scipy.linalg.eigh(mats.U, driver="evd", check_finite=False)  # U was checked finite
+    rcond = _check_rcond(rcond, p)
+    factor = _low_rank_factor(model, mats) if method == "auto" else None
+    if factor is None:
+        lam, Q = scipy.linalg.eigh(mats.U, driver="evd", check_finite=False)  # U was checked finite
+        R = Q.T @ mats.V
+        Rp = Q.T @ mats.V_pop
+        M = _rotated_population(np.asarray(mats.U_pop), Q)  # overwrites Q
+        del Q
+        active = None
+        how = "eigh"
+    else:
+        c, H = factor
+        P, S, _ = scipy.linalg.svd(H, full_matrices=False, check_finite=False)
+        del H
+        k = S.size
+        R = P.T @ mats.V
+        Rp = P.T @ mats.V_pop
+        M = P.T @ (np.asarray(mats.U_pop) @ P)
+        M = 0.5 * (M + M.T)  # symmetric to rounding
+        del P
+        # all p eigenvalues, ascending: c + S^2 (range of H) and c (its complement, p - k times)
+        lam_all = np.concatenate([c + S * S, np.full(p - k, c)])
+        order = np.argsort(lam_all, kind="stable")
+        rank = np.empty(p, dtype=np.int64)
+        rank[order] = np.arange(p)
+        lam = lam_all[order]
+        active = np.sort(rank[:k])  # positions of the range modes in ascending order
+        sel = np.argsort(rank[:k], kind="stable")  # range modes in that order
+        R, Rp, M = R[sel], Rp[sel], M[np.ix_(sel, sel)]
+        how = "low-rank"
     zero = lam <= rcond * max(float(lam[-1]), 0.0)
-    R = Q.T @ mats.V
-    Rp = Q.T @ mats.V_pop
-    r = np.einsum("ij,ij->i", R, R)
-    s = np.einsum("ij,ij->i", R, Rp)
-    M = _rotated_population(np.asarray(mats.U_pop), Q)  # overwrites Q
-    del Q
-    for lo in range(0, p, _ROW_BLOCK):
+    r_act = np.einsum("ij,ij->i", R, R)
+    s_act = np.einsum("ij,ij->i", R, Rp)
+    for lo in range(0, M.shape[0], _ROW_BLOCK):
         M[lo:lo + _ROW_BLOCK] *= R[lo:lo + _ROW_BLOCK] @ R.T
-    for arr in (lam, zero, r, s, M):
+    if active is None:
+        r, s = r_act, s_act
+    else:
+        r, s = np.zeros(p), np.zeros(p)
+        r[active], s[active] = r_act, s_act
+    for arr in (lam, zero, r, s, M) + (() if active is None else (active,)):
         arr.setflags(write=False)
     return FlowSpectrum(eigenvalues=lam, zero=zero, mode_weights=r, cross_weights=s, coupling=M,
-                        zero_modes=int(zero.sum()), rcond=float(rcond), matrices=mats)
+                        zero_modes=int(zero.sum()), rcond=rcond, matrices=mats, active=active, method=how)
 
 
 def gradient_flow(
@@ -357,6 +450,7 @@ def gradient_flow(
     ridge: float = 0.0,
     matrices: CorrelationMatrices | None = None,
     rcond: float | None = None,
+    method: str = "auto",
     threads: int | None = None,
 ) -> FlowCurves:
     """Exact learning curves of the gradient flow at every tau (one eigendecomposition of U).
@@ -380,6 +474,9 @@ def gradient_flow(
         Precomputed matrices (must be for the model's t).
     rcond : float, optional
         Eigenvalues <= rcond * lambda_max count as exact zeros; default 10 p eps.
+    method : {"auto", "eigh"}
+        How U is diagonalised (:func:`flow_spectrum`): the exact low-rank route when U = c I + H H^T
+        (Gaussian-equivalent U, U_m with n m < p), else a dense ``eigh``.
 
     Returns
     -------
@@ -397,7 +494,7 @@ def gradient_flow(
     tau = check_tau(tau)
     ridge = _check_ridge(ridge)
     spec = flow_spectrum(model, W=W, X=X, d=d, seed=seed, noise=noise, matrices=matrices, rcond=rcond,
-                         threads=threads)
+                         method=method, threads=threads)
     return spec.curves(tau, ridge)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..model import RFModel
 
-__all__ = ["equivalent_matrices"]
+__all__ = ["equivalent_factor", "equivalent_matrices"]
 
 
 def equivalent_matrices(
@@ -49,3 +49,31 @@ def equivalent_matrices(
     U_pop[np.diag_indices(p)] += c.mustar2
     V = (c.mu1 * math.sqrt(c.delta / c.gamma2) / math.sqrt(d)) * W
     return U, V, U_pop, V.copy()
+
+
+def equivalent_factor(
+    model: RFModel, W: np.ndarray, X: np.ndarray, rng: np.random.Generator
+) -> tuple[float, np.ndarray]:
+    """(s_t^2, H) with U = s_t^2 I + H H^T, H = [G / sqrt(n), b_t W / sqrt(d)] (p x (n + d)).
+
+    The same G as :func:`equivalent_matrices` for a generator in the same state (Omega is drawn
+    first, identically), so the Gaussian-equivalent U is exactly the identity plus a rank n + d
+    term: :func:`rfdiff.simulate.flow_spectrum` uses it to diagonalise U in that subspace only.
+
+    Examples
+    --------
+    >>> import numpy as np, rfdiff
+    >>> rng = np.random.default_rng(0)
+    >>> W, X = rng.standard_normal((6, 3)), rng.standard_normal((2, 3))
+    >>> m = rfdiff.RFModel(2, 1, 0.1)
+    >>> U = equivalent_matrices(m, W, X, np.ones(3), np.random.default_rng(1))[0]
+    >>> s2, H = equivalent_factor(m, W, X, np.random.default_rng(1))
+    >>> H.shape, bool(np.allclose(U, s2 * np.eye(6) + H @ H.T, rtol=0, atol=1e-14))
+    ((6, 5), True)
+    """
+    c = model.constants
+    p, d = W.shape
+    n = X.shape[0]
+    e = math.exp(-model.t)
+    G = (e * c.a / math.sqrt(d)) * (W @ X.T) + math.sqrt(max(c.v2, 0.0)) * rng.standard_normal((p, n))
+    return float(c.s2), np.hstack([G / math.sqrt(n), (c.b / math.sqrt(d)) * W])

@@ -29,7 +29,7 @@ import numpy as np
 from ..activations import Activation
 from ._features import activation_code, apply
 
-__all__ = ["fixed_draws", "noise_average"]
+__all__ = ["feature_factor", "fixed_draws", "noise_average"]
 
 
 def fixed_draws(rng: np.random.Generator, n: int, draws: int, d: int) -> np.ndarray:
@@ -81,3 +81,37 @@ def noise_average(
     U *= 1.0 / (n * draws)
     V *= 1.0 / (n * draws)
     return U, V, xi2 / (n * draws * d)
+
+
+def feature_factor(
+    act: Activation, W: np.ndarray, X: np.ndarray, t: float, draws: int, rng: np.random.Generator
+) -> np.ndarray:
+    """H = F / sqrt(n m), p x (n m), the features of the m fixed draws: U_m = H H^T exactly.
+
+    Column k n + nu is sigma(W x_t^{nu,k} / sqrt(d)) for the draws of :func:`fixed_draws` (a
+    generator in the state :func:`noise_average` starts from). :func:`rfdiff.simulate.flow_spectrum`
+    uses it when n m < p, where U_m has rank <= n m.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rfdiff.activations import get_activation
+    >>> rng = np.random.default_rng(0)
+    >>> W, X = rng.standard_normal((6, 3)), rng.standard_normal((2, 3))
+    >>> act = get_activation("tanh")
+    >>> U = noise_average(act, W, X, 0.1, 2, np.random.default_rng(1))[0]
+    >>> H = feature_factor(act, W, X, 0.1, 2, np.random.default_rng(1))
+    >>> H.shape, bool(np.allclose(U, H @ H.T, rtol=0, atol=1e-14))
+    ((6, 4), True)
+    """
+    code = activation_code(act)
+    d = W.shape[1]
+    n = X.shape[0]
+    delta = -math.expm1(-2.0 * t)
+    xi = fixed_draws(rng, n, draws, d)  # (m n) x d, row k n + nu
+    h = W @ xi.T  # p x (m n)
+    h *= math.sqrt(delta / d)
+    h += np.tile((math.exp(-t) / math.sqrt(d)) * (W @ X.T), (1, draws))
+    F = apply(act, code, np.ascontiguousarray(h))
+    F *= 1.0 / math.sqrt(n * draws)
+    return F
