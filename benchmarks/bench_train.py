@@ -4,12 +4,14 @@ Sizes: the paper's Fig. 5 setting, d = 100, psi_p = 64, psi_n = 8 (p = 6400, n =
 data N(0, I) (``--quick``: d = 25). Numba kernels are compiled before any timing.
 
 1. ``simulate.gradient_flow`` on 200 log-spaced tau in [1e-2, 1e5], matrices given (their cost is
-   ``bench_simulate.py``'s), for the paper's flow (lam = 0, noise averaged), with ridge lam = 0.1, and
-   on m = 4 fixed noise draws (Monte Carlo U_m), against the implementation before issue 12 (numpy's
-   ``eigh``, then the same closed form; copied below as :func:`old_gradient_flow`) run in the same
-   process, and a plain numpy baseline (``eigh``, then the explicit A(tau) and its losses per tau,
-   on every 10th tau, x10). A ridge sweep reuses one ``flow_spectrum``: the marginal cost of one
-   more lam is reported. Goal (issue 12): <= 20 s on 2 cores, end to end.
+   ``bench_simulate.py``'s), for the paper's flow (lam = 0, noise averaged: dense eigh), with ridge
+   lam = 0.1, on m = 4 fixed noise draws (U_m of rank n m = 3200 < p: low-rank route) and for the
+   Gaussian-equivalent U (rank n + d = 900 plus s_t^2 I: low-rank route), against the implementation
+   before issue 12 (numpy's ``eigh``, then the same closed form; copied below as
+   :func:`old_gradient_flow`) run in the same process, and for the ridge a plain numpy baseline
+   (``eigh``, then the explicit A(tau) and its losses per tau, on every 10th tau, x10). A ridge
+   sweep reuses one ``flow_spectrum``: the marginal cost of one more lam is reported. Goal
+   (issue 12): <= 20 s on 2 cores, end to end.
 2. One training step at psi_n = 8: GD (the paper's protocol) against Adam (full batch, fresh noise),
    seconds per step from the difference of two run lengths (so the loss records cancel), and a plain
    numpy Adam step (the same arithmetic in numpy, one process). Goal: Adam within 1.5x of GD.
@@ -151,6 +153,7 @@ def measure_flow(baseline: bool = True, reps: int = 2) -> dict:
     t0 = time.perf_counter()
     mats = simulate.correlation_matrices(m, d=D, seed=0)
     mc = simulate.correlation_matrices(m, W=mats.W, X=mats.X, noise=DRAWS, seed=0)
+    ge = simulate.correlation_matrices(m, W=mats.W, X=mats.X, noise="gaussian", seed=0)
     row = {"matrices_s": time.perf_counter() - t0, "p": mats.p}
     fl, _, row["flow_peak_GiB"] = _timed(simulate.gradient_flow, m, TAU, matrices=mats)
     # old and new alternate, best of ``reps`` each: the same load for both
@@ -162,11 +165,17 @@ def measure_flow(baseline: bool = True, reps: int = 2) -> dict:
     row["flow_s"] = min(new_t)
     row["ridge_s"] = _min_time(lambda: simulate.gradient_flow(m, TAU, matrices=mats, ridge=RIDGE), 1)
     row["draws_s"] = _min_time(lambda: simulate.gradient_flow(m, TAU, matrices=mc), 1)
+    gfl = simulate.gradient_flow(m, TAU, matrices=ge)
+    row["gaussian_s"] = _min_time(lambda: simulate.gradient_flow(m, TAU, matrices=ge), 2)
     rfl = simulate.gradient_flow(m, TAU, matrices=mats, ridge=RIDGE)
     mfl = simulate.gradient_flow(m, TAU, matrices=mc)
     spec = simulate.flow_spectrum(m, matrices=mats)
     row["per_extra_ridge_s"] = _min_time(lambda: spec.curves(TAU, ridge=0.05), 3)
     if baseline:
+        row["old_gaussian_s"] = _min_time(lambda: old_gradient_flow(ge, TAU), 1)
+        otr, ote = old_gradient_flow(ge, TAU)
+        row["old_gaussian_max_diff"] = float(max(np.abs(otr - gfl.train).max(), np.abs(ote - gfl.test).max()))
+        row["old_draws_s"] = _min_time(lambda: old_gradient_flow(mc, TAU), 1)
         row["old_s"] = min(old_t)
         otr, ote = old_gradient_flow(mats, TAU)
         row["old_max_diff"] = float(max(np.abs(otr - fl.train).max(), np.abs(ote - fl.test).max()))
@@ -221,12 +230,14 @@ def records(res: dict) -> list[dict]:
     nan = float("nan")
     out = []
     for key, label in (("flow_s", "paper's flow"), ("ridge_s", f"ridge lam = {RIDGE}"),
-                       ("draws_s", f"m = {DRAWS} fixed draws")):
-        base = f.get("old_s") if key == "flow_s" else f.get("numpy_s")
+                       ("draws_s", f"m = {DRAWS} fixed draws, low-rank route"),
+                       ("gaussian_s", "Gaussian-equivalent U, low-rank route")):
+        base = {"flow_s": f.get("old_s"), "ridge_s": f.get("numpy_s"), "draws_s": f.get("old_draws_s"),
+                "gaussian_s": f.get("old_gaussian_s")}[key]
         out.append({"benchmark": f"simulate: gradient_flow, 200 tau, {label} (d = {d}, matrices given)",
                     "rfdiff_s": f[key], "baseline_s": base,
-                    "baseline": ("implementation before issue 12, same process" if key == "flow_s" else
-                                 "plain numpy: eigh, then explicit A(tau) per tau (every 10th tau, x10)"),
+                    "baseline": ("plain numpy: eigh, then explicit A(tau) per tau (every 10th tau, x10)"
+                                 if key == "ridge_s" else "implementation before issue 12, same process"),
                     "ratio": None if base is None else base / f[key], "goal": "<= 20 s (d = 100, 2 cores)",
                     "goal_met": (f[key] <= 20) if d == GOAL_D else None, "load": load,
                     "note": (f"peak {f['flow_peak_GiB']:.2f} GiB; one more lam "
