@@ -1,7 +1,8 @@
 """Fixed-seed outputs of ``rfdiff.simulate`` against values recorded before a refactor.
 
 ``tests/data/simulate_regression.json`` was written by ``tests/data/simulate_regression.py`` at commit
-2d7e22b, before ``simulate/matrices.py`` was split into focused modules (issue 9). The refactor promises
+2d7e22b (re-recorded on the new numerics core, see that script), before ``simulate/matrices.py`` was
+split into focused modules (issue 9). The refactor promises
 bit-identical behaviour: on the numerical stack of the recording (same numpy, BLAS and machine) every array
 must hash identically. On another stack the BLAS kernels round differently, so the check falls back to
 a tolerance: the arrays are sums of at most p n ~ 6e4 products of O(1) terms, whose rounding is

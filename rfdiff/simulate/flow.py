@@ -1,8 +1,8 @@
 """Exact gradient-flow learning curves at finite size, with ridge and finite noise draws.
 
 Given U, V, U~, V~ (:func:`rfdiff.simulate.correlation_matrices`), the flow
-dA/dtau = -d^2 grad_A L^lam from A(0) = 0 (docs/theory.md, "The model" and "Closed-form
-dynamics") is linear and solved in closed form. The loss it descends is
+dA/dtau = -d^2 grad_A L^lam from A(0) = 0 (docs/theory.md §1.6, §2.2) is linear and solved in
+closed form. The loss it descends is
 
     L^lam(A) = L_train(A) + (Delta_t lam / (d p)) |A|_F^2,     lam >= 0 (ridge, weight decay),
     L_train(A) = xi2 + (Delta_t/d) Tr(A^T A U)/p + (2 sqrt(Delta_t)/d) Tr(A V)/sqrt(p),
@@ -32,7 +32,7 @@ E[sigma(h) y^T] Sigma_t^{-1} = V~ / sqrt(Delta_t), hence
     E_score = (1/d) [ Tr(B U~ B^T) + (2/sqrt(Delta_t)) Tr(B V~) + Tr Sigma_t^{-1} ]
             = (L_test - 1) / Delta_t + (1/d) Tr Sigma_t^{-1},
 
-which for Sigma = sigma_x^2 I is L_test = 1 - Delta_t/Gamma_t^2 + Delta_t E_score.
+which for Sigma = sigma_x^2 I is L_test = 1 - Delta_t/Gamma_t^2 + Delta_t E_score (docs/theory.md §1.5).
 
 All (1 - e^{-c mu}) / mu are evaluated as -expm1(-c mu) / mu (stable as mu tau -> 0). Modes with
 lambda <= rcond * lambda_max are treated as exact zero modes (lambda_a = 0): at lam = 0 they never
@@ -60,6 +60,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import blas
 
+from ..io import Serializable
 from ..model import RFModel
 from . import gaussian, montecarlo
 from ._seeding import stream
@@ -71,13 +72,13 @@ __all__ = ["FlowCurves", "FlowSpectrum", "RidgeEstimator", "dsm_losses", "flow_s
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class FlowCurves:
+class FlowCurves(Serializable):
     """Exact gradient-flow learning curves for one draw of W and X.
 
     Attributes
     ----------
     tau : ndarray
-        Flow times (docs/theory.md, "The model"), as given.
+        Flow times (docs/theory.md §1.6), as given.
     train, test, gen, score : ndarray
         L_train (the denoising loss, without the ridge penalty), L_test, L_gen = L_test - L_train and
         E_score at each tau.
@@ -109,14 +110,6 @@ class FlowCurves:
     matrices: CorrelationMatrices
     ridge: float = 0.0
 
-    def to_dict(self) -> dict:
-        """Parameters, curves and diagnostics as plain Python types (without the matrices)."""
-        m = self.matrices
-        return {"noise": m.noise, "t": m.t, "d": m.d, "p": m.p, "n": m.n, "ridge": self.ridge,
-                "tau": self.tau.tolist(), "train": self.train.tolist(), "test": self.test.tolist(),
-                "gen": self.gen.tolist(), "score": self.score.tolist(), "train_inf": self.train_inf,
-                "test_inf": self.test_inf, "score_inf": self.score_inf, "zero_modes": self.zero_modes}
-
     def __repr__(self) -> str:
         return (
             f"FlowCurves({self.tau.size} tau values in [{self.tau.min():.3g}, {self.tau.max():.3g}], "
@@ -132,7 +125,7 @@ def _score_offset(mats: CorrelationMatrices) -> float:
 
 
 def dsm_losses(matrices: CorrelationMatrices, A: np.ndarray) -> tuple[float, float, float]:
-    """(L_train, L_test, E_score) of the score model with weights A (d x p), docs/theory.md.
+    """(L_train, L_test, E_score) of the score model with weights A (d x p), docs/theory.md §1–§2.
 
     Exact noise expectations given the matrices: L = c + (Delta_t/d) Tr(A^T A U)/p
     + (2 sqrt(Delta_t)/d) Tr(A V)/sqrt(p) with c = ``matrices.noise_norm2`` for the train loss
@@ -197,7 +190,7 @@ def _check_ridge(ridge: object) -> float:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class FlowSpectrum:
+class FlowSpectrum(Serializable):
     """The eigendecomposition behind the exact flow, computed once for every tau and ridge.
 
     Attributes
@@ -459,7 +452,7 @@ def gradient_flow(
     ----------
     model : RFModel
     tau : float or array of float
-        Flow times >= 0 (docs/theory.md, "The model": tau = k eta / d^2).
+        Flow times >= 0 (docs/theory.md §1.6: tau = k eta / d^2).
     W, X, d, seed, threads
         As in :func:`rfdiff.simulate.correlation_matrices` (ignored if ``matrices`` is given).
     noise : {"exact", "gaussian"} or int
@@ -499,7 +492,7 @@ def gradient_flow(
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RidgeEstimator:
+class RidgeEstimator(Serializable):
     """The tau -> infinity limit of the ridge flow, A = -sqrt(p/Delta_t) V^T (U + lam)^{-1}, and its losses.
 
     Attributes
@@ -519,12 +512,6 @@ class RidgeEstimator:
     score: float
     ridge: float
     matrices: CorrelationMatrices
-
-    def to_dict(self) -> dict:
-        """Parameters and losses (without A and the matrices)."""
-        m = self.matrices
-        return {"noise": m.noise, "t": m.t, "d": m.d, "p": m.p, "n": m.n, "ridge": self.ridge,
-                "train": self.train, "test": self.test, "score": self.score}
 
     def __repr__(self) -> str:
         return f"RidgeEstimator(ridge={self.ridge:g}, train={self.train:.6g}, test={self.test:.6g})"

@@ -1,4 +1,4 @@
-"""Gaussian-equivalent U, V, U~, V~ (docs/theory.md, "Gaussian-equivalence constants").
+"""Gaussian-equivalent U, V, U~, V~ (docs/theory.md §3.3).
 
 Paper Lemmas C.1, C.2, C.4:
 

@@ -1,6 +1,6 @@
 """Finite-size correlation matrices U, V, U~, V~ of the random-features score model (docs/simulate.md).
 
-Conventions (docs/theory.md, "The model" and "Closed-form dynamics"): W in R^{p x d} has
+Conventions (docs/theory.md §1–§2): W in R^{p x d} has
 i.i.d. N(0, 1) entries, the features are sigma(W x_t / sqrt(d)) with
 x_t = e^{-t} x + sqrt(Delta_t) xi, and
 
@@ -39,6 +39,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..io import Serializable
 from ..model import RFModel
 from . import _kernels, gaussian, mehler, montecarlo
 from ._seeding import check_seed, stream
@@ -63,13 +64,13 @@ _SPARSE_FRACTION = mehler.SPARSE_FRACTION
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class CorrelationMatrices:
+class CorrelationMatrices(Serializable):
     """U, V, U~, V~ for one draw of W and X, with the diagnostics of the noise average.
 
     Attributes
     ----------
     U, V : ndarray
-        p x p and p x d (docs/theory.md, "Closed-form dynamics"), noise average as requested.
+        p x p and p x d (docs/theory.md §2.1), noise average as requested.
     U_pop, V_pop : ndarray
         Population versions U~ (p x p) and V~ (p x d).
     W, X : ndarray
@@ -151,7 +152,7 @@ class CorrelationMatrices:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class EigenvalueSample:
+class EigenvalueSample(Serializable):
     """Eigenvalues of U (or U~) over several seeds.
 
     Attributes
@@ -255,7 +256,7 @@ def correlation_matrices(
     threads: int | None = None,
     block: int = 2048,
 ) -> CorrelationMatrices:
-    """U, V, U~, V~ (docs/theory.md, "Closed-form dynamics") at finite size, noise average as requested.
+    """U, V, U~, V~ (docs/theory.md §2.1) at finite size, noise average as requested.
 
     Parameters
     ----------

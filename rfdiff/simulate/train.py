@@ -4,7 +4,7 @@
 draws xi^nu ~ N(0, I_d) for every sample, forms x_t^nu = e^{-t} x^nu + sqrt(Delta_t) xi^nu,
 F = sigma(W x_t / sqrt(d)) (p x n) and takes a gradient step on the one-draw loss
 L^(A) = (1/(n d)) sum_nu |sqrt(Delta_t) s_A(x_t^nu) + xi^nu|^2. With B = A / sqrt(p) and psi_p = p/d,
-in flow time tau (dA/dtau = -d^2 grad_A L, docs/theory.md "The model") a step of size dtau is
+in flow time tau (dA/dtau = -d^2 grad_A L, docs/theory.md §1.6) a step of size dtau is
 
     B <- B - dtau (2 sqrt(Delta_t) / (psi_p n)) (sqrt(Delta_t) B F + Xi^T) F^T,
 
@@ -60,6 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse.linalg import eigsh
 
+from ..io import Serializable
 from ..model import RFModel
 from . import _kernels
 from ._features import activation_code, apply
@@ -76,7 +77,7 @@ OPTIMIZERS = ("gd", "sgd", "adam", "sign")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class TrainingRun:
+class TrainingRun(Serializable):
     """Losses of a training run on a log grid of steps.
 
     Attributes
@@ -147,23 +148,6 @@ class TrainingRun:
     eps: float | None = None
     tau_equiv: np.ndarray | None = None
     weights: np.ndarray | None = None
-
-    def to_dict(self) -> dict:
-        """Parameters, recorded curves and diagnostics as plain Python types (no matrices or weights)."""
-        def lst(a):
-            return None if a is None else np.asarray(a).tolist()
-
-        m = self.matrices
-        return {"optimizer": self.optimizer, "noise": self.noise, "ridge": self.ridge, "lr": self.lr,
-                "dtau": self.dtau, "dtau_max": self.dtau_max, "batch_size": self.batch_size,
-                "betas": None if self.betas is None else list(self.betas), "eps": self.eps,
-                "t": m.t, "d": m.d, "p": m.p, "n": m.n, "time_unit": self.time_unit,
-                "step": lst(self.step), "time": lst(self.time), "tau": lst(self.tau),
-                "epoch": lst(self.epoch),
-                "train": lst(self.train), "test": lst(self.test), "gen": lst(self.gen),
-                "score": lst(self.score), "batch_train": [None if math.isnan(x) else x for x in
-                                                          self.batch_train.tolist()],
-                "tau_equiv": lst(self.tau_equiv)}
 
     def __repr__(self) -> str:
         clock = f"dtau={self.dtau:g}" if self.dtau is not None else f"lr={self.lr:g}"

@@ -1,7 +1,11 @@
 """Record fixed-seed outputs of ``rfdiff.simulate`` (regression data for tests/test_simulate_regression.py).
 
 Run once at a commit whose behaviour is to be preserved (it was run at 2d7e22b, before
-``simulate/matrices.py`` was split into focused modules)::
+``simulate/matrices.py`` was split into focused modules, and re-run on the tree of branch ``integrate``
+when branch ``train`` merged it: the new numerics core changed the Gaussian-equivalence constants and
+Gamma_t at rounding level — U~, V~ by ~1e-15 relative, the Gaussian-equivalent U by ~1e-11, Mehler
+truncation orders by one — and the merged, split simulator reproduces that tree's un-split one bit for
+bit)::
 
     python tests/data/simulate_regression.py     # writes tests/data/simulate_regression.json
 
