@@ -403,3 +403,19 @@ def test_issue12_results_roundtrip_through_rfdiff_io():
             elif f.name != "matrices":
                 assert a == b, f.name
         assert np.array_equal(back.matrices.U, mats.U) and back.matrices.noise == 3
+
+
+def test_model_ridge_and_noise_draws_are_the_defaults():
+    # RFModel(ridge=, noise_draws=) is the loss the theory describes: the simulator must not silently
+    # drop it. Explicit arguments still override.
+    plain = rfdiff.RFModel(psi_p=2, psi_n=1, t=0.1)
+    model = rfdiff.RFModel(psi_p=2, psi_n=1, t=0.1, ridge=0.3, noise_draws=3)
+    tau = [0.5, 1e9]
+    got = simulate.gradient_flow(model, tau, d=4, seed=2)
+    want = simulate.gradient_flow(plain, tau, d=4, seed=2, noise=3, ridge=0.3)
+    assert got.ridge == 0.3 and got.matrices.noise == 3
+    assert np.array_equal(got.test, want.test) and np.array_equal(got.train, want.train)
+    assert simulate.gradient_flow(model, tau, d=4, seed=2, noise="exact", ridge=0.0).ridge == 0.0
+    run = simulate.train(model, d=4, steps=3, dtau=0.1, seed=2)
+    ref = simulate.train(plain, d=4, steps=3, dtau=0.1, seed=2, noise=3, ridge=0.3)
+    assert run.noise == 3 and run.ridge == 0.3 and np.array_equal(run.A, ref.A)

@@ -292,6 +292,8 @@ class FlowSpectrum(Serializable):
 
 def _resolve_matrices(model: RFModel, matrices: object, d, seed, noise, W, X, threads) -> CorrelationMatrices:
     if matrices is None:
+        if noise is None:  # the model's own loss: m fixed draws if it has noise_draws, else noise-averaged
+            noise = "exact" if model.noise_draws is None else model.noise_draws
         return correlation_matrices(model, d, seed=seed, noise=noise, W=W, X=X, threads=threads)
     return check_matrices(model, matrices)
 
@@ -346,7 +348,7 @@ def flow_spectrum(
     X: np.ndarray | None = None,
     d: int | None = None,
     seed: int | np.random.SeedSequence = 0,
-    noise: NoiseMode = "exact",
+    noise: NoiseMode | None = None,
     matrices: CorrelationMatrices | None = None,
     rcond: float | None = None,
     method: str = "auto",
@@ -439,8 +441,8 @@ def gradient_flow(
     X: np.ndarray | None = None,
     d: int | None = None,
     seed: int | np.random.SeedSequence = 0,
-    noise: NoiseMode = "exact",
-    ridge: float = 0.0,
+    noise: NoiseMode | None = None,
+    ridge: float | None = None,
     matrices: CorrelationMatrices | None = None,
     rcond: float | None = None,
     method: str = "auto",
@@ -455,14 +457,15 @@ def gradient_flow(
         Flow times >= 0 (docs/theory.md §1.6: tau = k eta / d^2).
     W, X, d, seed, threads
         As in :func:`rfdiff.simulate.correlation_matrices` (ignored if ``matrices`` is given).
-    noise : {"exact", "gaussian"} or int
+    noise : {"exact", "gaussian"} or int, optional
+        Default: ``model.noise_draws`` if the model has one, else ``"exact"``.
         The loss that is descended: ``"exact"`` the paper's noise-averaged loss (m = infinity);
         ``"gaussian"`` its Gaussian-equivalent matrices; an int m the loss on m fixed noise draws per
         training point (Monte Carlo U_m, V_m; L_train is the loss on those draws, L_test the
         population one). Ignored if ``matrices`` is given (their mode is used).
-    ridge : float
+    ridge : float, optional
         lam >= 0 of the penalty (Delta_t lam/(d p)) |A|_F^2 (the flow sees U + lam I); the reported
-        L_train excludes the penalty.
+        L_train excludes the penalty. Default: ``model.ridge``.
     matrices : CorrelationMatrices, optional
         Precomputed matrices (must be for the model's t).
     rcond : float, optional
@@ -485,7 +488,7 @@ def gradient_flow(
     """
     check_model(model)
     tau = check_tau(tau)
-    ridge = _check_ridge(ridge)
+    ridge = _check_ridge(model.ridge if ridge is None else ridge)
     spec = flow_spectrum(model, W=W, X=X, d=d, seed=seed, noise=noise, matrices=matrices, rcond=rcond,
                          method=method, threads=threads)
     return spec.curves(tau, ridge)
@@ -525,7 +528,7 @@ def ridge_estimator(
     X: np.ndarray | None = None,
     d: int | None = None,
     seed: int | np.random.SeedSequence = 0,
-    noise: NoiseMode = "exact",
+    noise: NoiseMode | None = None,
     matrices: CorrelationMatrices | None = None,
     threads: int | None = None,
 ) -> RidgeEstimator:

@@ -233,7 +233,7 @@ def train(
     lr: float | None = None,
     optimizer: str = "gd",
     batch_size: int | None = None,
-    noise: str | int = "fresh",
+    noise: str | int | None = None,
     ridge: float | None = None,
     weight_decay: float | None = None,
     betas: tuple[float, float] = (0.9, 0.999),
@@ -263,11 +263,12 @@ def train(
         See the module notes. ``"gd"`` is full batch.
     batch_size : int, optional
         Samples per step, 1..N (N = n, or n m with fixed draws); default N (full batch).
-    noise : "fresh" or int
-        One fresh draw per sample per step, or m fixed draws per point (module notes).
+    noise : "fresh" or int, optional
+        One fresh draw per sample per step, or m fixed draws per point (module notes). Default:
+        ``model.noise_draws`` if the model has one, else ``"fresh"``.
     ridge, weight_decay : float, optional
         The penalty, as lam of (Delta_t lam/(d p)) |A|_F^2 or as a coupled weight decay wd on A
-        (lam = wd d p / (2 Delta_t)); at most one of them. Default 0.
+        (lam = wd d p / (2 Delta_t)); at most one of them. Default: ``model.ridge``.
     betas, eps
         Adam's (beta1, beta2) in [0, 1) and eps > 0 (PyTorch's defaults).
     seed : int or SeedSequence
@@ -303,6 +304,8 @@ def train(
     record = check_int("record", record, 2)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    if noise is None:  # the model's own loss: its m fixed draws, else the paper's fresh draws
+        noise = "fresh" if model.noise_draws is None else model.noise_draws
     noise = _check_train_noise(noise)
     if optimizer in ("gd", "sgd"):
         if (dtau is None) == (lr is None):
@@ -319,6 +322,8 @@ def train(
         lr = _positive("lr", lr)
     if ridge is not None and weight_decay is not None:
         raise ValueError("give ridge or weight_decay, not both (weight_decay = 2 Delta_t ridge / (d p))")
+    if ridge is None and weight_decay is None:
+        ridge = model.ridge
     ridge_val = 0.0 if ridge is None else _nonnegative("ridge", ridge)
     wd = None if weight_decay is None else _nonnegative("weight_decay", weight_decay)
     b1, b2 = _check_betas(betas)
