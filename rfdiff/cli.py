@@ -660,7 +660,8 @@ def _curves(args: argparse.Namespace) -> int:
         for key in ("train", "test", "gen", "score"):
             names.append(f"sim_{key}")
             columns.append(np.mean([getattr(f, key) for f in flows], axis=0))
-    run_mean = {k: np.mean([getattr(r, k) for r in runs], axis=0) for k in ("train", "test", "gen", "score")}
+    run_mean = ({k: np.mean([getattr(r, k) for r in runs], axis=0) for k in ("train", "test", "gen", "score")}
+                if runs else {})
     if args.plot is not None:
         from .plot import curves as plot_curves
 
