@@ -21,6 +21,7 @@ Gaussian-equivalent matrices stand in for the exact ones there. Peak memory: tra
 numpy allocations inside the call (BLAS and LAPACK work arrays are not seen).
 
     python benchmarks/bench_train.py [--quick] [--json]      # --json: run_all.py's records line
+    python benchmarks/bench_train.py --end-to-end            # gradient_flow(d=100) with its matrices, vs old
 """
 
 from __future__ import annotations
@@ -192,6 +193,27 @@ def measure_flow(baseline: bool = True, reps: int = 2) -> dict:
     return row
 
 
+def measure_end_to_end(baseline: bool = True) -> dict:
+    """Issue 12's goal as stated: ``gradient_flow(model, tau, d=100)`` from nothing (matrices included),
+    for the exact noise average and for the Gaussian-equivalent U, against the same pipeline with the
+    pre-issue-12 flow (``correlation_matrices`` then :func:`old_gradient_flow`), interleaved."""
+    m = model()
+    row: dict = {}
+    for noise in ("exact", "gaussian"):
+        t0 = time.perf_counter()
+        fl = simulate.gradient_flow(m, TAU, d=D, seed=0, noise=noise)
+        row[f"{noise}_s"] = time.perf_counter() - t0
+        if baseline:
+            t0 = time.perf_counter()
+            mats = simulate.correlation_matrices(m, d=D, seed=0, noise=noise)
+            tr, te = old_gradient_flow(mats, TAU)
+            row[f"old_{noise}_s"] = time.perf_counter() - t0
+            row[f"old_{noise}_max_diff"] = float(max(np.abs(tr - fl.train).max(), np.abs(te - fl.test).max()))
+            del mats
+        del fl
+    return row
+
+
 def measure_steps(steps=(3, 13), reps: int = 3) -> dict:
     m = model()
     g = simulate.correlation_matrices(m, d=D, seed=0, noise="gaussian")
@@ -277,6 +299,15 @@ def run_all(baseline: bool = True) -> dict:
 if __name__ == "__main__":
     if "--quick" in sys.argv:
         D = 25
+    if "--end-to-end" in sys.argv:  # only the issue's end-to-end goal (matrices included), ~10 min at load 4
+        warm_up()
+        row = {"env": environment(), "end_to_end": measure_end_to_end("--no-baseline" not in sys.argv)}
+        row["env"]["load1_end"] = os.getloadavg()[0]
+        path = RESULTS.with_name("bench_train_end_to_end.json")
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(row, indent=2))
+        print(json.dumps(row, indent=2))
+        sys.exit(0)
     out = run_all(baseline="--no-baseline" not in sys.argv)
     print(table(out))
     if "--json" in sys.argv:
