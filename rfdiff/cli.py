@@ -8,7 +8,9 @@ run, ``--out DIR``; :mod:`rfdiff.report`).
 ``rfdiff timescales [--json]``: tau_gen, tau_mem (spectral, paper convention; dynamical ones under
 ``dynamical``), ``n_star`` and every component. ``rfdiff curves --tau 1e-1:1e6:200 [--simulate
 d=40,seeds=2] [--json|--csv] [--plot out.png]``: the limit learning curves (and finite-size
-gradient flow). ``rfdiff phase --psi-p 1:128:64 --psi-n 1:64:64 --t 0.1 --tau 1e3,1e4 [--workers N
+gradient flow; ``--simulate d=40,seeds=2,optimizer=adam,steps=2000,lr=1e-2`` trains with GD, SGD
+(``batch=B``), Adam or sign descent instead, reported on the optimizer's own clock).
+``rfdiff phase --psi-p 1:128:64 --psi-n 1:64:64 --t 0.1 --tau 1e3,1e4 [--workers N
 | --scheduler ADDRESS] [--plot out.png] [--json]``: L_gen maps and regimes.
 
 Every ``--json`` object carries ``rfdiff_version``, ``command``, ``parameters`` and ``units``.
@@ -195,17 +197,33 @@ def _tau_list(text: str) -> list[float]:
     return values
 
 
+_OPTIMIZERS = ("flow", "gd", "sgd", "adam", "sign")
+
+
 def _simulate_spec(text: str) -> dict[str, Any]:
-    """``d=40,seeds=2[,noise=gaussian|exact]`` for --simulate."""
-    form = "--simulate must look like d=40,seeds=2[,noise=gaussian|exact] (d >= 2, seeds >= 1)"
-    spec: dict[str, Any] = {"d": None, "seeds": 1, "noise": "gaussian"}
+    """``d=40,seeds=2[,noise=gaussian|exact][,optimizer=adam,steps=...,lr=...|dtau=...,batch=...]``.
+
+    ``optimizer=flow`` (default) is the exact gradient flow on the theory's tau grid; ``gd``, ``sgd``,
+    ``adam``, ``sign`` train explicitly (:func:`rfdiff.simulate.train`) for ``steps`` steps with ``lr``
+    (Adam, sign: step size on A; GD/SGD: eta on A) or ``dtau`` (GD/SGD), ``batch`` samples per step (SGD).
+    """
+    form = ("--simulate must look like d=40,seeds=2[,noise=gaussian|exact] or "
+            "d=40,seeds=2,optimizer=adam|sgd|gd|sign,steps=N,lr=X|dtau=X[,batch=B] (d >= 2, seeds >= 1)")
+    spec: dict[str, Any] = {"d": None, "seeds": 1, "noise": None, "optimizer": "flow", "steps": None,
+                            "lr": None, "dtau": None, "batch": None}
     try:
         for part in text.split(","):
             key, value = part.split("=")
-            key = key.strip()
-            if key in ("d", "seeds"):
+            key, value = key.strip(), value.strip()
+            if key in ("d", "seeds", "steps", "batch"):
                 spec[key] = int(value)
+            elif key in ("lr", "dtau"):
+                spec[key] = float(value)
+                if not (math.isfinite(spec[key]) and spec[key] > 0):
+                    raise ValueError(part)
             elif key == "noise" and value in ("gaussian", "exact"):
+                spec[key] = value
+            elif key == "optimizer" and value in _OPTIMIZERS:
                 spec[key] = value
             else:
                 raise ValueError(part)
@@ -213,6 +231,27 @@ def _simulate_spec(text: str) -> dict[str, Any]:
         raise argparse.ArgumentTypeError(f"{form}, got {text!r}") from None
     if spec["d"] is None or spec["d"] < 2 or spec["seeds"] < 1:
         raise argparse.ArgumentTypeError(f"{form}, got {text!r}")
+    opt = spec["optimizer"]
+    if opt == "flow":
+        if any(spec[k] is not None for k in ("steps", "lr", "dtau", "batch")):
+            raise argparse.ArgumentTypeError(
+                f"--simulate: steps, lr, dtau and batch are for optimizer=gd|sgd|adam|sign, got {text!r}")
+        return spec
+    if spec["noise"] is not None:
+        raise argparse.ArgumentTypeError(
+            f"--simulate: noise= is for the flow; optimizer={opt} trains with one fresh noise draw per "
+            f"point per step (or --noise-draws m fixed draws), got {text!r}")
+    if spec["steps"] is None or spec["steps"] < 1:
+        raise argparse.ArgumentTypeError(f"--simulate: optimizer={opt} needs steps=N (N >= 1), got {text!r}")
+    if opt in ("adam", "sign") and (spec["lr"] is None or spec["dtau"] is not None):
+        raise argparse.ArgumentTypeError(
+            f"--simulate: optimizer={opt} needs lr=X (its step on A; it has no flow time, so no dtau), "
+            f"got {text!r}")
+    if opt in ("gd", "sgd") and (spec["lr"] is None) == (spec["dtau"] is None):
+        raise argparse.ArgumentTypeError(
+            f"--simulate: optimizer={opt} needs one of lr=X and dtau=X, got {text!r}")
+    if spec["batch"] is not None and (opt != "sgd" or spec["batch"] < 1):
+        raise argparse.ArgumentTypeError(f"--simulate: batch=B (>= 1) is for optimizer=sgd, got {text!r}")
     return spec
 
 
@@ -288,9 +327,12 @@ def _parser() -> argparse.ArgumentParser:
     _model_options(curves, json_csv=True)
     curves.add_argument("--tau", type=_tau_grid, default=_tau_grid("1e-1:1e6:200"),
                         help="log grid start:stop:points (default 1e-1:1e6:200)")
-    curves.add_argument("--simulate", type=_simulate_spec, default=None, metavar="d=D,seeds=S",
+    curves.add_argument("--simulate", type=_simulate_spec, default=None, metavar="d=D,seeds=S[,...]",
                         help="add the exact gradient flow of finite-size draws (Gaussian-equivalent unless "
-                             "noise=exact), averaged over seeds; the cost and memory are estimated first")
+                             "noise=exact), averaged over seeds; the cost and memory are estimated first. "
+                             "optimizer=gd|sgd|adam|sign,steps=N,lr=X|dtau=X[,batch=B] trains explicitly "
+                             "instead (exact noise averages for the recorded losses; Adam and sign descent "
+                             "in their own clock t = k lr, docs/optimizers.md)")
     curves.add_argument("--plot", type=_plot_path, default=None, metavar="FILE", help="also draw the curves")
     ph = sub.add_parser("phase", help="L_gen maps and regimes over (psi_p, psi_n) at given tau",
                         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -548,25 +590,64 @@ def simulate_estimate(psi_p: float, psi_n: float, d: int, seeds: int, noise: str
     return {"p": p, "n": n, "memory_gb": memory / 1e9, "seconds": per_seed * seeds}
 
 
+def _simulation_noise(model: Any, sim: dict[str, Any]) -> str | int:
+    """The noise mode of --simulate: the model's m fixed draws (--noise-draws) or the spec's / default."""
+    if model.noise_draws is not None:
+        if sim["noise"] is not None:
+            raise ValueError("--simulate noise=... and --noise-draws: give one (with --noise-draws the "
+                             "simulation descends the loss on the m fixed draws)")
+        return int(model.noise_draws)
+    if sim["optimizer"] != "flow":
+        return "fresh"
+    return "gaussian" if sim["noise"] is None else sim["noise"]
+
+
+def _train_runs(model: Any, sim: dict[str, Any]) -> list[Any]:
+    from . import simulate
+
+    runs = []
+    bar = _progress(sim["seeds"], f"rfdiff curves: {sim['optimizer']} d={sim['d']}, {sim['steps']} steps")
+    try:
+        for seed in range(sim["seeds"]):
+            runs.append(simulate.train(model, d=sim["d"], steps=sim["steps"], optimizer=sim["optimizer"],
+                                       lr=sim["lr"], dtau=sim["dtau"], batch_size=sim["batch"],
+                                       noise=sim["noise"], seed=seed))
+            bar.step(f"seed {seed}")
+    finally:
+        bar.close()
+    return runs
+
+
 def _curves(args: argparse.Namespace) -> int:
     model = _model(args, 0.1)
-    sim = args.simulate
+    sim = None if args.simulate is None else dict(args.simulate)
     estimate = None
+    training = sim is not None and sim["optimizer"] != "flow"
+    if training and args.csv:
+        raise ValueError("--csv holds one table on the theory's tau grid; with --simulate optimizer=... "
+                         "(its own clock and records) use --json or the text output")
     if sim is not None:
-        estimate = simulate_estimate(model.psi_p, model.psi_n, sim["d"], sim["seeds"], sim["noise"])
+        sim["noise"] = _simulation_noise(model, sim)
+        cost_noise = "exact" if sim["noise"] in ("exact", "fresh") else "gaussian"
+        estimate = simulate_estimate(model.psi_p, model.psi_n, sim["d"], sim["seeds"], cost_noise)
         available = _meminfo_available()
         if available is not None and estimate["memory_gb"] * 1e9 > 0.8 * available:
             raise ValueError(f"--simulate d={sim['d']}: p = {estimate['p']} needs about "
                              f"{estimate['memory_gb']:.1f} GB, {available / 1e9:.1f} GB available; lower d")
-        print(f"rfdiff: --simulate d={sim['d']}, seeds={sim['seeds']}, noise={sim['noise']}: p = "
+        what = (f"optimizer={sim['optimizer']}, steps={sim['steps']} (plus the training steps), "
+                if training else "")
+        print(f"rfdiff: --simulate d={sim['d']}, seeds={sim['seeds']}, {what}noise={sim['noise']}: p = "
               f"{estimate['p']}, "
               f"n = {estimate['n']}; about {estimate['memory_gb']:.2g} GB peak and "
               f"{estimate['seconds']:.2g} s on an idle 2-core machine", file=sys.stderr)
     lc = model.learning_curves(args.tau)
     names = ["tau", "train", "test", "gen", "score"]
     columns = [lc.tau, lc.train, lc.test, lc.gen, lc.score]
-    flows = []
-    if sim is not None:
+    flows: list[Any] = []
+    runs: list[Any] = []
+    if training:
+        runs = _train_runs(model, sim)
+    elif sim is not None:
         from . import simulate
 
         bar = _progress(sim["seeds"], f"rfdiff curves: gradient flow d={sim['d']}")
@@ -579,16 +660,49 @@ def _curves(args: argparse.Namespace) -> int:
         for key in ("train", "test", "gen", "score"):
             names.append(f"sim_{key}")
             columns.append(np.mean([getattr(f, key) for f in flows], axis=0))
+    run_mean = ({k: np.mean([getattr(r, k) for r in runs], axis=0) for k in ("train", "test", "gen", "score")}
+                if runs else {})
     if args.plot is not None:
         from .plot import curves as plot_curves
 
-        fig = _new_figure((7.5, 5))
-        plot_curves(lc, ax=fig.add_subplot(), simulate=flows or None, model=model)
+        if not training:
+            fig = _new_figure((7.5, 5))
+            plot_curves(lc, ax=fig.add_subplot(), simulate=flows or None, model=model)
+        else:
+            fig = _new_figure((13, 5))
+            ax = fig.add_subplot(1, 2, 1)
+            plot_curves(lc, ax=ax, model=model)
+            clock = runs[0].time
+            ok = clock > 0
+            if runs[0].tau is not None:  # GD, SGD: on the flow's axis
+                for key, color in (("train", "C0"), ("test", "C1")):
+                    ax.plot(clock[ok], run_mean[key][ok], "o", color=color, ms=3.5,
+                            label=f"{sim['optimizer']}, {key} (d = {sim['d']})")
+                ax.legend(fontsize=8)
+            ax2 = fig.add_subplot(1, 2, 2)
+            for key, color in (("train", "C0"), ("test", "C1"), ("gen", "C2"), ("score", "C3")):
+                ax2.plot(clock[ok], run_mean[key][ok], "o-", color=color, ms=3, lw=0.8, label=key)
+            ax2.set_xscale("log")
+            unit = "$\\tau$" if runs[0].tau is not None else "$t = k\\,$lr (own clock, no map to $\\tau$)"
+            ax2.set_xlabel(unit)
+            ax2.set_ylabel("loss (exact noise average of the iterate)")
+            ax2.set_title(f"{sim['optimizer']}: d = {sim['d']}, {sim['seeds']} seed(s), {sim['steps']} steps",
+                          fontsize=9)
+            ax2.legend(fontsize=8)
         _save_plot(fig, args.plot)
     if args.json:
         out = _envelope("curves", _parameters(model), ("tau", "losses"))
         out.update({k: getattr(lc, k) for k in ("tau", "train", "test", "gen", "score")})
-        if sim is not None:
+        if training:
+            r0 = runs[0]
+            out["simulation"] = {"d": sim["d"], "seeds": sim["seeds"], "optimizer": sim["optimizer"],
+                                 "noise": sim["noise"], "p": estimate["p"], "n": estimate["n"],
+                                 "steps": sim["steps"], "lr": r0.lr, "dtau": r0.dtau,
+                                 "batch_size": r0.batch_size, "time_unit": r0.time_unit,
+                                 "step": r0.step, "time": r0.time, "tau": r0.tau, **run_mean}
+            if r0.tau_equiv is not None:
+                out["simulation"]["tau_equiv"] = np.mean([r.tau_equiv for r in runs], axis=0)
+        elif sim is not None:
             out["simulation"] = {"d": sim["d"], "seeds": sim["seeds"], "noise": sim["noise"],
                                  "p": estimate["p"], "n": estimate["n"],
                                  **{k: np.mean([getattr(f, k) for f in flows], axis=0)
@@ -601,6 +715,14 @@ def _curves(args: argparse.Namespace) -> int:
         sep, fmt = (",", "{:.10g}") if args.csv else (" ", "{:12.6g}")
         for row in zip(*columns):
             rows.append(sep.join(fmt.format(v) for v in row))
+        if training:
+            r0 = runs[0]
+            rows.append(f"# simulation: optimizer = {sim['optimizer']}, d = {sim['d']} (p = {estimate['p']}, "
+                        f"n = {estimate['n']}), {sim['seeds']} seed(s), noise = {sim['noise']}, "
+                        f"lr = {r0.lr:g}; time = {r0.time_unit} (Adam and sign descent have no map to tau)")
+            rows.append(" ".join(f"{n:>12s}" for n in ("step", "time", "train", "test", "gen", "score")))
+            for row in zip(r0.step, r0.time, *(run_mean[k] for k in ("train", "test", "gen", "score"))):
+                rows.append(" ".join(fmt.format(v) for v in row))
         print("\n".join(rows))
     return EXIT_OK
 

@@ -236,8 +236,9 @@ def to_dict(obj: Any, *, parameters: Any = None,
     Examples
     --------
     >>> import rfdiff
-    >>> {"activation", "psi_p", "psi_n", "t"} <= set(to_dict(rfdiff.RFModel(2, 1, 0.1)))
-    True
+    >>> d = to_dict(rfdiff.RFModel(2, 1, 0.1))
+    >>> d["type"], d["psi_p"], d["psi_n"]
+    ('RFModel', 2.0, 1.0)
     """
     from dataclasses import is_dataclass
 

@@ -99,6 +99,15 @@ def test_curves_csv_and_json(capsys):
     (["curves", "--simulate", "d=abc"], "--simulate"),
     (["curves", "--simulate", "seeds=2"], "--simulate"),
     (["curves", "--simulate", "d=10,colour=red"], "--simulate"),
+    (["curves", "--simulate", "d=10,optimizer=rmsprop,steps=5,lr=0.1"], "--simulate"),
+    (["curves", "--simulate", "d=10,optimizer=adam,lr=0.1"], "steps"),
+    (["curves", "--simulate", "d=10,optimizer=adam,steps=5"], "lr"),
+    (["curves", "--simulate", "d=10,optimizer=adam,steps=5,dtau=0.1"], "lr"),
+    (["curves", "--simulate", "d=10,optimizer=sgd,steps=5,lr=0.1,dtau=0.1"], "dtau"),
+    (["curves", "--simulate", "d=10,optimizer=gd,steps=5,lr=0.1,batch=4"], "batch"),
+    (["curves", "--simulate", "d=10,optimizer=sgd,steps=5,lr=-1"], "--simulate"),
+    (["curves", "--simulate", "d=10,steps=5"], "optimizer"),
+    (["curves", "--simulate", "d=10,optimizer=adam,steps=5,lr=0.1,noise=exact"], "noise"),
     (["curves", "--plot", "/no/such/dir/c.png"], "--plot"),
     (["report", "--workers", "-1"], "--workers"),
     (["curves", "--json", "--csv"], "--csv"),
@@ -380,3 +389,28 @@ def test_ridge_and_noise_draws_options(capsys):
             main(["curves", *bad])
         assert info.value.code == 2
         assert bad[0] in capsys.readouterr().err
+
+
+def test_curves_simulate_optimizer(capsys):
+    # the CLI's training runs are simulate.train's, averaged over seeds, on their own clock
+    from rfdiff import simulate
+
+    base = ["curves", "--psi-p", "4", "--psi-n", "2", "--tau", "1:1e3:4", "--ridge", "0.1"]
+    code, out, _ = run(capsys, *base, "--simulate", "d=6,seeds=2,optimizer=adam,steps=30,lr=0.02", "--json")
+    assert code == 0
+    sim = json.loads(out)["simulation"]
+    assert (sim["optimizer"], sim["time_unit"], sim["tau"]) == ("adam", "step*lr", None)
+    assert sim["noise"] == "fresh"
+    model = rfdiff.RFModel(psi_p=4, psi_n=2, t=0.1, ridge=0.1)
+    runs = [simulate.train(model, d=6, steps=30, optimizer="adam", lr=0.02, seed=s) for s in (0, 1)]
+    assert runs[0].ridge == 0.1  # the model's --ridge reaches the training
+    np.testing.assert_allclose(sim["time"], runs[0].time, rtol=1e-15)
+    np.testing.assert_allclose(sim["test"], (runs[0].test + runs[1].test) / 2, rtol=1e-13)
+    code, out, _ = run(capsys, *base, "--simulate", "d=6,optimizer=sgd,steps=10,dtau=0.05,batch=3", "--json")
+    sim = json.loads(out)["simulation"]
+    assert code == 0 and sim["batch_size"] == 3 and sim["tau"] == pytest.approx(sim["time"])
+    assert sim["tau"][-1] == pytest.approx(0.5)
+    code, out, err = run(capsys, *base, "--simulate", "d=6,optimizer=gd,steps=5,dtau=0.1")
+    assert code == 0 and "# simulation: optimizer = gd" in out and "time = tau" in out
+    code, _, err = run(capsys, *base, "--simulate", "d=6,optimizer=gd,steps=5,dtau=0.1", "--csv")
+    assert code == 2 and "--csv" in err

@@ -14,7 +14,10 @@ For the settings of Bonnaire et al. (docs/theory.md §6.5) it computes:
 * ``timescales``: spectral and dynamical tau_gen, tau_mem against psi_n at psi_p = 64 and 1024, with
   power-law fits of tau_mem (exponent, 95 % interval, exponent per doubling) saying where
   tau_mem ~ n holds, and the headline tau_mem flagged where it is > 3x off the time governing the loss;
-* ``phase``: L_gen maps over (psi_n, psi_p) at tau = 1e3 and 1e4 with n*(p), regimes defined in the caption.
+* ``phase``: L_gen maps over (psi_n, psi_p) at tau = 1e3 and 1e4 with n*(p), regimes defined in the caption;
+* ``regularization``: learning curves at several ridge lambda, early stopping against weight decay
+  (theory), and Adam against the exact flow on one small simulated cell
+  (:mod:`~rfdiff.report.regularization`).
 
 Every theory-simulation gap comes with a tolerance, the argument for it and a verdict
 (:class:`~rfdiff.report.sections.Gap`), in ``index.html`` and ``report.json``.
@@ -63,6 +66,13 @@ from .figures import (
 )
 from .files import load_report
 from .progress import Progress, process_pool
+from .regularization import (
+    AdamCheck,
+    RegularizationSection,
+    StoppingPoint,
+    figure_regularization,
+    regularization_section,
+)
 from .run import SECTIONS, Context, FigureSpec, Report, Section, run_report
 from .sections import (
     AtomScan,
@@ -90,6 +100,7 @@ from .sections import (
 __all__ = [
     "PRESETS",
     "SECTIONS",
+    "AdamCheck",
     "AtomScan",
     "Context",
     "CurveGaps",
@@ -100,11 +111,13 @@ __all__ = [
     "Gap",
     "PowerFit",
     "Progress",
+    "RegularizationSection",
     "Report",
     "ReportConfig",
     "Section",
     "SpectrumCheck",
     "SpectrumSection",
+    "StoppingPoint",
     "TimescaleSweep",
     "TimescalesSection",
     "atom_scan",
@@ -115,12 +128,14 @@ __all__ = [
     "figure_curves",
     "figure_exact_curves",
     "figure_phase",
+    "figure_regularization",
     "figure_spectrum",
     "figure_timescales",
     "governing_time",
     "load_report",
     "power_fit",
     "process_pool",
+    "regularization_section",
     "run_report",
     "spectrum_check",
     "spectrum_section",

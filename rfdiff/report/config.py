@@ -72,6 +72,14 @@ class ReportConfig(Serializable):
         psi_n of the learning-curve figures (the paper's 4, 8, 16, 32).
     dpi : int
         Resolution of the PNG files.
+    regularization_lams : tuple of float
+        Ridge parameters lambda >= 0 of the regularization section's curves (psi_p = 64, psi_n = 8).
+    regularization_psi_n : tuple of float
+        psi_n of the early-stopping-against-weight-decay comparison at psi_p = 64.
+    adam_d : int
+        Dimension of the Adam-against-flow cell (psi_p = 16, psi_n = 4); 0 skips it.
+    adam_seeds : int
+        Draws of that cell.
     """
 
     d_spectrum: int = 80
@@ -91,6 +99,10 @@ class ReportConfig(Serializable):
     workers: int | None = None
     curve_psi_n: tuple[float, ...] = PSI_N
     dpi: int = 130
+    regularization_lams: tuple[float, ...] = (0.0, 1e-3, 1e-2, 1e-1)
+    regularization_psi_n: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0, 32.0)
+    adam_d: int = 8
+    adam_seeds: int = 4
 
     def __post_init__(self) -> None:
         if not self.curve_psi_n or not all(0 < x < math.inf for x in self.curve_psi_n):
@@ -123,6 +135,17 @@ class ReportConfig(Serializable):
             if not (0 < lo <= hi < math.inf) or int(num) != num or num < 1:
                 raise ValueError(f"{name} must be (start, stop, points) with 0 < start <= stop, points >= 1, "
                                  f"got {getattr(self, name)!r}")
+        if (not self.regularization_lams or not all(0 <= x < math.inf for x in self.regularization_lams)
+                or not self.regularization_psi_n
+                or not all(0 < x < math.inf for x in self.regularization_psi_n)):
+            raise ValueError("regularization_lams must be numbers >= 0 and regularization_psi_n numbers > 0, "
+                             f"both non-empty, got {self.regularization_lams!r}, "
+                             f"{self.regularization_psi_n!r}")
+        ad, seeds = self.adam_d, self.adam_seeds
+        if isinstance(ad, bool) or int(ad) != ad or ad < 0 or ad == 1:
+            raise ValueError(f"adam_d must be an integer >= 2 or 0, got {self.adam_d!r}")
+        if isinstance(seeds, bool) or int(seeds) != seeds or seeds < 1:
+            raise ValueError(f"adam_seeds must be an integer >= 1, got {self.adam_seeds!r}")
         if self.workers is not None and (int(self.workers) != self.workers or self.workers < 1):
             raise ValueError(f"workers must be an integer >= 1, got {self.workers!r}")
 
@@ -153,10 +176,12 @@ PRESETS: dict[str, ReportConfig] = {
     "quick": ReportConfig(d_spectrum=24, spectrum_seeds=1, spectrum_noise=("gaussian",),
                           spectrum_dscan=(10, 20), d_curves=16, curve_seeds=2, exact_curves_d=(10, 20, 40),
                           exact_curve_seeds=1, tau_points=71, sim_per_decade=6, timescale_points=0,
-                          phase_psi_p=(4.0, 128.0, 24), phase_psi_n=(1.0, 128.0, 24)),
+                          phase_psi_p=(4.0, 128.0, 24), phase_psi_n=(1.0, 128.0, 24),
+                          regularization_psi_n=(2.0, 8.0, 32.0), adam_seeds=1),
     "tiny": ReportConfig(d_spectrum=10, spectrum_seeds=1, spectrum_noise=("gaussian",), spectrum_dscan=(4, 6),
                          d_curves=10, curve_seeds=2, exact_curves_d=(6, 12), exact_curve_seeds=1,
                          tau_points=36, sim_per_decade=4, timescale_points=0, fit_psi_n=(4.0, 8.0, 16.0),
                          phase_psi_p=(8.0, 8.0, 1), phase_psi_n=(2.0, 16.0, 2), curve_psi_n=(8.0, 32.0),
-                         dpi=50),
+                         dpi=50, regularization_lams=(0.0, 0.1), regularization_psi_n=(2.0, 8.0), adam_d=6,
+                         adam_seeds=1),
 }

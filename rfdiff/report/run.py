@@ -20,6 +20,7 @@ from ..io import Serializable, to_dict
 from ..phases import REGIMES, phase_diagram
 from . import config as _cfg
 from . import figures as _fig
+from . import regularization as _reg
 from . import sections as _sec
 from .files import install, make_temporary, save_figure
 from .html import render
@@ -162,6 +163,11 @@ def _phase(cfg: _cfg.ReportConfig, ctx: Context) -> Any:
     return pd
 
 
+def _regularization(cfg: _cfg.ReportConfig, ctx: Context) -> Any:
+    return _reg.regularization_section(cfg.regularization_lams, cfg.regularization_psi_n, cfg.adam_d,
+                                       cfg.adam_seeds, tau_points=cfg.tau_points, on_step=ctx.progress.step)
+
+
 def _spectrum_caption(results: dict[str, Any], cfg: _cfg.ReportConfig) -> str:
     return (f"psi_p = {_cfg.PSI_P:g}, psi_n = {_cfg.PSI_N_SPECTRUM:g}, t = {_cfg.T_SPECTRUM:g}, tanh, data "
             f"N(0, I): "
@@ -294,6 +300,10 @@ SECTIONS: tuple[Section, ...] = (
         FigureSpec("phase_maps", "L_gen phase maps at tau = 1e3 and 1e4",
                    lambda r: _fig.figure_phase(r["phase"]), _phase_caption),
     ), lambda cfg: 1),
+    Section("regularization", _regularization, (
+        FigureSpec("regularization", "Regularization and optimizers: weight decay, early stopping, Adam",
+                   lambda r: _reg.figure_regularization(r["regularization"]), _reg.regularization_caption),
+    ), lambda cfg: 1 + len(cfg.regularization_psi_n) + (cfg.adam_seeds if cfg.adam_d else 0)),
 )
 
 

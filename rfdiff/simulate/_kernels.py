@@ -7,7 +7,9 @@ Only the loops that numpy cannot fuse live here:
   same pass, so no n x p x quadrature tensor is ever stored;
 * :func:`horner_rank1` sums the Mehler series of the population matrix,
   sum_k rho_ij^k beta_k(i) beta_k(j), in place over the p x p correlation matrix;
-* :func:`apply_inplace` applies sigma to a matrix in place (training loop).
+* :func:`apply_inplace` applies sigma to a matrix in place (training loop);
+* :func:`adam_step` and :func:`sign_step` fuse the gradient of A, the optimizer state and the
+  parameter update of one step into one pass.
 
 Every parallel loop writes disjoint outputs (no cross-thread reductions), so
 results do not depend on the number of threads. No ``fastmath``: NaN checks
@@ -24,11 +26,13 @@ from numba import njit, prange
 
 __all__ = [
     "ACTIVATION_CODES",
+    "adam_step",
     "apply_inplace",
     "hermite_moments",
     "horner_rank1",
     "numba_threads",
     "preact_apply",
+    "sign_step",
     "sparse_mehler",
 ]
 
@@ -175,6 +179,79 @@ def apply_inplace(code: int, h: np.ndarray) -> None:
         _apply_serial(code, h)
     else:
         _apply_parallel(code, h)
+
+
+@njit(cache=True, inline="always")
+def _adam_row(i, B, G, m, v, c1, c2, beta1, beta2, step, inv_bc2_sqrt, eps, rate_sum):  # pragma: no cover
+    acc = 0.0
+    for j in range(B.shape[1]):
+        g = c1 * G[i, j] + c2 * B[i, j]  # gradient of the loss (with its ridge term) w.r.t. A
+        mm = beta1 * m[i, j] + (1.0 - beta1) * g
+        vv = beta2 * v[i, j] + (1.0 - beta2) * (g * g)
+        m[i, j] = mm
+        v[i, j] = vv
+        denom = math.sqrt(vv) * inv_bc2_sqrt + eps
+        B[i, j] -= step * (mm / denom)
+        acc += 1.0 / denom
+    rate_sum[i] = acc
+
+
+@njit(cache=True)
+def _adam_serial(B, G, m, v, c1, c2, beta1, beta2, step, inv_bc2_sqrt, eps, rate_sum):  # pragma: no cover
+    for i in range(B.shape[0]):
+        _adam_row(i, B, G, m, v, c1, c2, beta1, beta2, step, inv_bc2_sqrt, eps, rate_sum)
+
+
+@njit(parallel=True, cache=True)
+def _adam_parallel(B, G, m, v, c1, c2, beta1, beta2, step, inv_bc2_sqrt, eps, rate_sum):  # pragma: no cover
+    for i in prange(B.shape[0]):
+        _adam_row(i, B, G, m, v, c1, c2, beta1, beta2, step, inv_bc2_sqrt, eps, rate_sum)
+
+
+def adam_step(B, G, m, v, c1, c2, beta1, beta2, step, inv_bc2_sqrt, eps, rate_sum) -> None:
+    """One Adam update in place (PyTorch's arithmetic), all arrays C-contiguous, same shape.
+
+    g = c1 G + c2 B (the gradient w.r.t. the parameter, ridge included), m <- beta1 m + (1 - beta1) g,
+    v <- beta2 v + (1 - beta2) g^2, B <- B - step m / (sqrt(v) inv_bc2_sqrt + eps), where
+    ``step`` = lr / (1 - beta1^k) / (the parameter's scale) and inv_bc2_sqrt = 1/sqrt(1 - beta2^k).
+    rate_sum[i] receives sum_j 1/(sqrt(v_ij) inv_bc2_sqrt + eps) of row i (each row is one thread's
+    output, so the result does not depend on the thread count).
+    """
+    if B.size < SERIAL_BELOW:
+        _adam_serial(B, G, m, v, c1, c2, beta1, beta2, step, inv_bc2_sqrt, eps, rate_sum)
+    else:
+        _adam_parallel(B, G, m, v, c1, c2, beta1, beta2, step, inv_bc2_sqrt, eps, rate_sum)
+
+
+@njit(cache=True)
+def _sign_serial(B, G, c1, c2, step):  # pragma: no cover
+    for i in range(B.shape[0]):
+        for j in range(B.shape[1]):
+            g = c1 * G[i, j] + c2 * B[i, j]
+            if g > 0.0:
+                B[i, j] -= step
+            elif g < 0.0:
+                B[i, j] += step
+
+
+@njit(parallel=True, cache=True)
+def _sign_parallel(B, G, c1, c2, step):  # pragma: no cover
+    for i in prange(B.shape[0]):
+        for j in range(B.shape[1]):
+            g = c1 * G[i, j] + c2 * B[i, j]
+            if g > 0.0:
+                B[i, j] -= step
+            elif g < 0.0:
+                B[i, j] += step
+
+
+def sign_step(B, G, c1, c2, step) -> None:
+    """In place: B <- B - step sign(c1 G + c2 B) (sign 0 at 0; a NaN gradient leaves B unchanged,
+    the caller checks the loss)."""
+    if B.size < SERIAL_BELOW:
+        _sign_serial(B, G, c1, c2, step)
+    else:
+        _sign_parallel(B, G, c1, c2, step)
 
 
 class numba_threads:
