@@ -1,0 +1,397 @@
+"""Tests of rfdiff.generate: scores, samplers, metrics and the multi-time RF diffusion model (issue 11).
+
+Every check compares with an independent computation: finite differences of a log-density (scores),
+the exact moments of the sampler's output for a linear score and the exact marginal N(0, Sigma_{t_min})
+(samplers), a brute-force numpy distance matrix and an exact double integral for the memorization
+probability of fresh samples (metrics), and the simulator's gradient-flow losses and a scipy expm of
+the flow (the RF model). Tolerances are argued where they are set.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import linalg, special, stats
+
+import rfdiff
+from rfdiff import generate, simulate
+from rfdiff.generate import _kernels
+
+# ----------------------------------------------------------------------------- kernels
+
+
+def test_tanh_kernel_matches_numpy_to_a_few_ulp():
+    x = np.concatenate([np.linspace(-30, 30, 20001), np.geomspace(1e-300, 1e-3, 200),
+                        -np.geomspace(1e-300, 1e-3, 200), [0.0, -0.0, 1e-8, 700.0, -700.0]])
+    h = x.reshape(1, -1).copy()
+    _kernels.tanh_inplace(h)
+    ref = np.tanh(x)
+    # expm1 and one division: a few ulp relative error everywhere (no cancellation at small |x|)
+    rel = np.abs(h[0] - ref) / np.maximum(np.abs(ref), np.finfo(float).tiny)
+    assert rel.max() <= 4 * np.finfo(float).eps
+    assert np.array_equal(np.signbit(h[0]), np.signbit(ref))
+
+
+def test_two_nearest_matches_brute_force():
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((300, 7)), rng.standard_normal((40, 7))
+    idx, dist = generate.nearest_neighbours(x, y)
+    full = np.sqrt(((x[:, None, :] - y[None, :, :]) ** 2).sum(-1))
+    order = np.argsort(full, axis=1, kind="stable")[:, :2]
+    assert np.array_equal(idx, order)
+    assert np.allclose(dist, np.take_along_axis(full, order, axis=1), rtol=1e-14, atol=0)
+
+
+def test_near_copy_distance_keeps_its_relative_accuracy():
+    # the Gram expansion |x|^2 + |y|^2 - 2 x.y would return ~sqrt(eps * |x|^2) ~ 1e-7 here
+    y = np.array([[100.0, 100.0, 100.0], [0.0, 0.0, 0.0]])
+    x = y[:1] + np.array([[1e-12, 0.0, 0.0]])
+    _, dist = generate.nearest_neighbours(x, y)
+    assert dist[0, 0] == pytest.approx(1e-12, rel=1e-3)
+
+
+# ----------------------------------------------------------------------------- scores
+
+
+def _fd_gradient(logpdf, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    g = np.empty_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (logpdf(x + e) - logpdf(x - e)) / (2 * h)
+    return g
+
+
+@pytest.mark.parametrize("t", [0.01, 0.3, 2.0])
+def test_gaussian_score_is_the_gradient_of_the_marginal_log_density(t):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4, 4))
+    cov = a @ a.T / 4 + 0.1 * np.eye(4)
+    cov_t = math.exp(-2 * t) * cov - math.expm1(-2 * t) * np.eye(4)
+    law = stats.multivariate_normal(np.zeros(4), cov_t)
+    score = generate.gaussian_score(cov)
+    x = rng.standard_normal(4)
+    # central differences: error ~ h^2 |f'''| ~ 1e-10, rounding ~ eps |log p| / h ~ 1e-11
+    assert np.allclose(score(x, t), _fd_gradient(law.logpdf, x), atol=1e-6)
+    assert np.allclose(score.covariance(t), cov_t, atol=1e-14)
+    diag = generate.gaussian_score(np.array([0.5, 2.0, 1.0]))
+    assert np.allclose(diag(np.ones(3), t), -1.0 / (math.exp(-2 * t) * np.array([0.5, 2.0, 1.0])
+                                                     - math.expm1(-2 * t)), rtol=1e-14)
+
+
+@pytest.mark.parametrize("t", [0.05, 0.5])
+def test_empirical_score_is_the_gradient_of_the_smoothed_empirical_log_density(t):
+    rng = np.random.default_rng(1)
+    train = rng.standard_normal((6, 3))
+    delta = -math.expm1(-2 * t)
+
+    def logpdf(x):
+        sq = ((x[None, :] - math.exp(-t) * train) ** 2).sum(-1)
+        return special.logsumexp(-sq / (2 * delta))
+
+    emp = generate.empirical_score(train)
+    for x in rng.standard_normal((3, 3)):
+        assert np.allclose(emp(x, t), _fd_gradient(logpdf, x), atol=1e-6)
+    w = emp.weights(rng.standard_normal((5, 3)), t)
+    assert np.allclose(w.sum(axis=1), 1.0, rtol=1e-14)
+
+
+def test_empirical_score_is_stable_at_tiny_t():
+    # at t = 1e-8 the weights are one-hot (log-sum-exp: no overflow); the score pulls x to its point
+    train = np.array([[0.0, 0.0], [3.0, 0.0]])
+    x = np.array([[1e-4, 0.0], [2.9, 0.1]])
+    t = 1e-8
+    s = generate.empirical_score(train)(x, t)
+    delta = -math.expm1(-2 * t)
+    expect = (math.exp(-t) * train - x) / delta
+    assert np.all(np.isfinite(s))
+    assert np.allclose(s, expect, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- samplers
+
+
+def _var_t(lam, t):
+    return math.exp(-2 * t) * np.asarray(lam) - math.expm1(-2 * t)
+
+
+@pytest.mark.parametrize("method", ["sde", "ode"])
+@pytest.mark.parametrize("integrator", ["heun", "euler"])
+def test_scheme_is_exact_for_standard_gaussian_on_any_grid(method, integrator):
+    err = generate.discretization_error([1.0, 1.0], [1e-3, 0.7, 5.0], method=method, integrator=integrator)
+    assert err.max_relative < 1e-14
+
+
+@pytest.mark.parametrize("method", ["sde", "ode"])
+def test_discretization_error_converges_at_the_stated_order(method):
+    # the recursion's output must converge to the exact marginal Sigma_{t_min} (independent closed form)
+    # at order 2 (heun) and 1 (euler): error ratios ~4 and ~2 per doubling of the grid
+    lam = [0.2, 0.5, 1.5, 3.0]
+    for integrator, order in (("heun", 2), ("euler", 1)):
+        errs = [generate.discretization_error(lam, np.geomspace(1e-3, 5, k), method=method,
+                                              integrator=integrator).max_relative for k in (100, 200, 400)]
+        rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
+        assert np.all(np.abs(rates - order) < 0.15), rates
+    fine = generate.discretization_error(lam, np.geomspace(1e-3, 5, 1600), method=method)
+    assert fine.max_relative < 5e-5
+    assert np.allclose(fine.target, _var_t(lam, 1e-3), rtol=1e-15)
+
+
+@pytest.mark.parametrize("method", ["sde", "ode"])
+def test_sampler_with_gaussian_score_reproduces_the_gaussian(method):
+    d, n = 4, 20000
+    rng = np.random.default_rng(5)
+    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    lam = np.array([0.3, 0.7, 1.2, 2.0])
+    cov = (q * lam) @ q.T
+    times = np.geomspace(1e-3, 5, 50)
+    score = generate.gaussian_score(cov)
+    x = generate.sample(score, d=d, n_samples=n, times=times, method=method, seed=11,
+                        start_cov=score.covariance(times[-1]))
+    err = generate.discretization_error(cov, times, method=method)
+    sampler_cov = (q * err.variance) @ q.T  # the scheme's exact output law (diagonal in Sigma's basis)
+    target = score.covariance(times[0])
+    s = np.cov(x.T)
+    # standard errors of a Gaussian sample covariance, Var S_ij = (C_ii C_jj + C_ij^2)/N, and of the mean
+    se = np.sqrt((np.outer(np.diag(target), np.diag(target)) + target**2) / n)
+    assert np.all(np.abs(x.mean(axis=0)) < 4 * np.sqrt(np.diag(target) / n))
+    assert np.all(np.abs(s - sampler_cov) < 4 * se)
+    disc = np.abs(sampler_cov - target)  # the grid's exact error, added to the tolerance (issue 11)
+    assert np.all(np.abs(s - target) < 4 * se + disc)
+    assert disc.max() < 0.01  # heun, 50 times: ~3e-3 relative
+
+
+def test_sampler_with_empirical_score_memorizes():
+    rng = np.random.default_rng(2)
+    train = rng.standard_normal((20, 8))
+    x = generate.sample(generate.empirical_score(train), d=8, n_samples=500,
+                        times=np.geomspace(1e-4, 5, 60), seed=3)
+    fm = generate.memorization_fraction(x, train)
+    assert fm.fraction >= 0.9
+    assert fm.distinct_copied >= 15  # it covers the training set, not one point
+
+
+def test_sampler_reproducible_and_validates():
+    score = generate.gaussian_score(np.eye(3))
+    times = np.geomspace(1e-2, 3, 10)
+    a = generate.sample(score, 3, 50, times, seed=4)
+    b = generate.sample(score, 3, 50, times, seed=np.random.SeedSequence(4))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, generate.sample(score, 3, 50, times, seed=5))
+    with pytest.raises(ValueError, match="times"):
+        generate.sample(score, 3, 50, [1.0, 0.5])
+    with pytest.raises(ValueError, match="method"):
+        generate.sample(score, 3, 50, times, method="euler")
+    with pytest.raises(ValueError, match="n_samples"):
+        generate.sample(score, 3, True, times)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        generate.sample(lambda x, t: x * np.nan, 3, 5, times)
+    with pytest.raises(ValueError, match="shape"):
+        generate.sample(lambda x, t: x[:, :2], 3, 5, times)
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def _memorization_probability(d: int, n: int, threshold: float, nodes: int = 400) -> float:
+    """P(a fresh N(0, I_d) sample is memorized against n fresh training points), by quadrature.
+
+    Given x, the squared distances to the training points are i.i.d. noncentral chi^2(d, |x|^2);
+    memorized <=> the nearest at u = r^2 and all n - 1 others beyond u / threshold^2:
+    P = E_x n int f(u) (1 - F(u / threshold^2))^{n-1} du, the outer expectation over |x|^2 ~ chi^2(d).
+    Gauss–Legendre in the chi^2 probability q (outer) and in u on [0, F^{-1}(1 - 1e-13)] (inner): both
+    integrands are smooth, 400 nodes give ~1e-10.
+    """
+    g, w = np.polynomial.legendre.leggauss(nodes)
+    q, wq = 0.5 * (g + 1), 0.5 * w
+    s = stats.chi2(d).ppf(q)  # |x|^2 at the outer nodes
+    total = 0.0
+    for si, wi in zip(s, wq):
+        law = stats.ncx2(d, si)
+        hi = law.isf(1e-13)
+        u, wu = 0.5 * hi * (g + 1), 0.5 * hi * w
+        total += wi * n * float(np.sum(wu * law.pdf(u) * law.sf(u / threshold**2) ** (n - 1)))
+    return total
+
+
+def test_fresh_samples_are_memorized_at_the_exact_rate():
+    # d = 4 keeps the rate measurable (~1.5 %): a sharp check of the criterion, not only "~0". Samples
+    # that share a training set are correlated through it, so the rate is averaged over K independent
+    # training sets and compared with the exact average p0 by its standard error over the sets (CLT)
+    d, n, N, K = 4, 10, 2000, 40
+    rng = np.random.default_rng(7)
+    rates = np.array([generate.memorization_fraction(rng.standard_normal((N, d)),
+                                                     rng.standard_normal((n, d))).fraction for _ in range(K)])
+    p0 = _memorization_probability(d, n, 1 / 3)
+    assert abs(rates.mean() - p0) < 4 * rates.std(ddof=1) / math.sqrt(K), (rates.mean(), p0)
+    assert 0.005 < p0 < 0.05
+
+
+def test_fresh_samples_in_32_dims_are_not_memorized():
+    d, n, N = 32, 256, 4000
+    p0 = _memorization_probability(d, n, 1 / 3)
+    assert p0 < 1e-6
+    rng = np.random.default_rng(8)
+    fm = generate.memorization_fraction(rng.standard_normal((N, d)), rng.standard_normal((n, d)))
+    assert fm.memorized.sum() <= stats.binom.ppf(1 - 1e-6, N, p0)
+    assert fm.ci == (0.0, 0.0) and fm.ci_exact[0] == 0.0
+    assert fm.ci_exact[1] == pytest.approx(1 - 0.025 ** (1 / N), rel=1e-9)  # Clopper–Pearson at k = 0
+
+
+def test_copies_plus_tiny_noise_are_memorized_and_intervals():
+    rng = np.random.default_rng(9)
+    train = rng.standard_normal((100, 16))
+    x = train[rng.integers(0, 100, 1000)] + 1e-3 * rng.standard_normal((1000, 16))
+    fm = generate.memorization_fraction(x, train)
+    assert fm.fraction == 1.0 and np.all(fm.ratio < 0.01)
+    half = np.vstack([x[:500], rng.standard_normal((500, 16))])
+    fm = generate.memorization_fraction(half, train, n_boot=4000, seed=1)
+    assert fm.fraction == 0.5
+    # percentile bootstrap of a proportion: ~ f -+ 1.96 sqrt(f(1-f)/N) = 0.5 -+ 0.031; the quantiles of
+    # 4000 resamples scatter by ~0.002
+    assert fm.ci[0] == pytest.approx(0.469, abs=0.005) and fm.ci[1] == pytest.approx(0.531, abs=0.005)
+    assert fm.ci_exact[0] == pytest.approx(stats.beta.ppf(0.025, 500, 501), rel=1e-12)
+    assert fm.to_dict()["distinct_copied"] == fm.distinct_copied
+    again = generate.memorization_fraction(half, train, n_boot=4000, seed=1)
+    assert again.ci == fm.ci
+    strict = generate.memorization_fraction(half, train, threshold=1e-6)
+    assert strict.fraction == 0.0
+
+
+def test_metric_validation():
+    x = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="train"):
+        generate.memorization_fraction(x, np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="columns"):
+        generate.memorization_fraction(x, np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="threshold"):
+        generate.memorization_fraction(x, np.ones((4, 2)), threshold=1.5)
+    with pytest.raises(TypeError, match="threshold"):
+        generate.memorization_fraction(x, np.ones((4, 2)), threshold=True)
+    with pytest.raises(ValueError, match="finite"):
+        generate.memorization_fraction(x * np.nan, np.ones((4, 2)))
+
+
+def test_frechet_distance_closed_form_and_floor():
+    rng = np.random.default_rng(10)
+    d = 3
+    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    cov = (q * np.array([0.5, 1.0, 2.0])) @ q.T
+    # exact moments: for samples whitened to the sample mean m and covariance S exactly, the formula is
+    # |m - mu|^2 + Tr(S + C - 2 (C^{1/2} S C^{1/2})^{1/2}); check against scipy.linalg.sqrtm
+    x = rng.standard_normal((500, d)) * np.array([1.0, 2.0, 0.5]) + 0.3
+    m, s = x.mean(0), np.cov(x.T)
+    root = linalg.sqrtm(cov).real
+    expect = float(m @ m + np.trace(s + cov - 2 * linalg.sqrtm(root @ s @ root).real))
+    assert generate.frechet_distance(x, cov) == pytest.approx(expect, rel=1e-10)
+    fl = generate.frechet_floor(np.ones(8), 2000, reps=32, seed=0)
+    # for Sigma = I, E FD ~ (d + d(d+1)/2) / (2N) to leading order (mean term d/N, covariance term
+    # Tr(E^2)/4 with Var S_ij = (1 + delta_ij)/N): 44/4000 = 0.011 for d = 8
+    assert fl.mean == pytest.approx((8 + 8 * 9 / 2 / 2) / 2000, rel=0.15)
+
+
+# ----------------------------------------------------------------------------- the RF diffusion model
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    return generate.RFDiffusion(psi_p=4, psi_n=2, d=6, times=np.geomspace(1e-3, 5, 8), seed=3,
+                                flow_tau=[0.0, 10.0, 1e3, 1e6])
+
+
+def test_train_data_is_the_simulator_draw(small_model):
+    W, X = simulate.sample_problem(rfdiff.RFModel(4, 2, 0.1), 6, seed=3)
+    assert np.array_equal(small_model.train_data, X) and np.array_equal(small_model.W, W)
+    assert small_model.p == 24 and small_model.n == 12
+
+
+def test_each_A_k_is_the_simulator_gradient_flow(small_model):
+    gm = small_model
+    taus = [0.0, 10.0, 1e3, 1e6]
+    for k in (0, 3, 7):
+        t = float(gm.times[k])
+        model = rfdiff.RFModel(4, 2, t)
+        mats = simulate.correlation_matrices(model, W=gm.W, X=gm.train_data, noise="exact")
+        fl = simulate.gradient_flow(model, taus, matrices=mats)
+        for j, tau in enumerate(taus):
+            train, test, _ = simulate.dsm_losses(mats, gm.A(k, tau))
+            # both closed forms in float64; the losses are O(1) sums of p terms: agreement ~1e-13,
+            # 1e-9 leaves room for the eigenvector rounding amplified by 1/lambda_min ~ 1e3
+            assert train == pytest.approx(fl.train[j], abs=1e-9)
+            assert test == pytest.approx(fl.test[j], abs=1e-9)
+        train_inf, test_inf, _ = simulate.dsm_losses(mats, gm.A(k, np.inf))
+        assert train_inf == pytest.approx(fl.train_inf, abs=1e-9)
+        assert test_inf == pytest.approx(fl.test_inf, abs=1e-9)
+        # independent path: A(tau)/sqrt(p) = -Delta^{-1/2} V^T U^{-1} (I - expm(-2 Delta U tau / psi_p))
+        delta, psi_p = -math.expm1(-2 * t), gm.p / gm.d
+        U, V = np.asarray(mats.U), np.asarray(mats.V)
+        direct = -(V.T @ np.linalg.solve(U, np.eye(gm.p) - linalg.expm(-2 * delta * U * 10.0 / psi_p)))
+        direct *= math.sqrt(gm.p / delta)
+        assert np.allclose(gm.A(k, 10.0), direct, rtol=1e-8, atol=1e-10 * np.abs(direct).max())
+    flows = gm.flow_curves
+    assert flows["train"].shape == (8, 4) and np.all(flows["train"][:, 0] == 1.0)
+
+
+def test_zero_training_time_gives_the_zero_score(small_model):
+    score = small_model.score(0.0)
+    x = np.random.default_rng(0).standard_normal((5, 6))
+    assert np.all(score(x, small_model.times[2]) == 0.0)
+    with pytest.raises(ValueError, match="grid"):
+        score(x, 0.5)
+
+
+def test_sampling_reproducible_across_threads(small_model):
+    gm = small_model
+    a = gm.sample(200, 1e3, seed=1)
+    assert np.array_equal(a, gm.sample(200, 1e3, seed=1))
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS >= 2:
+        one = generate.RFDiffusion(psi_p=4, psi_n=2, d=6, times=gm.times, seed=3, threads=1)
+        two = generate.RFDiffusion(psi_p=4, psi_n=2, d=6, times=gm.times, seed=3, threads=2)
+        assert np.array_equal(one.sample(200, 1e3, seed=1), two.sample(200, 1e3, seed=1))
+    ode = gm.sample(200, 1e3, seed=1, method="ode")
+    assert not np.array_equal(a, ode)
+
+
+def test_monte_carlo_noise_is_the_sampled_V_and_reports_the_null_space():
+    # n m = 12 * 1 < p = 24: U_m has rank <= 12; the sampled V_m lies in its range (THEORY §9), so the
+    # zero modes carry no V and tau = inf is finite
+    gm = generate.RFDiffusion(psi_p=4, psi_n=2, d=6, times=[0.01, 0.5, 3.0], noise=1, seed=2)
+    for fit in gm.fits:
+        assert fit.diagnostics["zero_modes"] == 24 - 12
+        assert np.abs(fit.RT[:, fit.zero]).max() < 1e-12 * np.abs(fit.RT).max()
+    assert np.all(np.isfinite(gm.A(0, np.inf)))
+    exact = simulate.correlation_matrices(rfdiff.RFModel(4, 2, 0.01), W=gm.W, X=gm.train_data)
+    mc = simulate.correlation_matrices(rfdiff.RFModel(4, 2, 0.01), W=gm.W, X=gm.train_data, noise=1,
+                                       seed=0)
+    assert not np.allclose(mc.V, exact.V, atol=1e-3)  # the sampled V_m, not the exact expectation
+
+
+def test_memorization_curve_structure(small_model):
+    mc = small_model.memorization_curve([1.0, 1e3, np.inf], n_samples=300, seed=2, floor_reps=4)
+    assert mc.tau[-1] == np.inf and mc.f_mem.shape == (3,) and mc.ci.shape == (3, 2)
+    assert np.all(mc.ci[:, 0] <= mc.f_mem) and np.all(mc.f_mem <= mc.ci[:, 1])
+    out = json.loads(json.dumps(mc.to_dict()))
+    assert out["tau"][-1] == "inf" and out["params"]["n"] == 12
+
+
+def test_rf_diffusion_validation():
+    with pytest.raises(ValueError, match="d must"):
+        generate.RFDiffusion(psi_p=4, psi_n=2, d=0)
+    with pytest.raises(ValueError, match="times"):
+        generate.RFDiffusion(psi_p=4, psi_n=2, d=4, times=[0.1])
+    with pytest.raises(ValueError, match="noise"):
+        generate.RFDiffusion(psi_p=4, psi_n=2, d=4, times=[0.1, 1.0], noise="bogus")
+    with pytest.raises(ValueError, match="n >= 2"):
+        generate.RFDiffusion(psi_p=4, psi_n=0.3, d=4, times=[0.1, 1.0])
+    with pytest.raises(ValueError, match="psi_p"):
+        generate.RFDiffusion(psi_p=-1, psi_n=2, d=4, times=[0.1, 1.0])
+    gm = generate.RFDiffusion(psi_p=2, psi_n=1, d=4, times=[0.1, 1.0], noise="gaussian")
+    with pytest.raises(ValueError, match="tau"):
+        gm.sample(3, tau=-1.0)
+    with pytest.raises(TypeError, match="tau"):
+        gm.score(True)
