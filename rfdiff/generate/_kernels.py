@@ -1,10 +1,11 @@
 """Numba kernels of :mod:`rfdiff.generate` (private).
 
-* :func:`tanh_inplace` applies tanh to a matrix in place, in parallel over rows (the random-features
-  score evaluates p tanh per sample and step: the hot loop of sampling);
 * :func:`two_nearest` finds, for every sample, its nearest and second-nearest training point by
   exact Euclidean distances (differences, not the Gram expansion |x|^2 + |y|^2 - 2 x.y, so a
   sample that is a near copy of a training point keeps its tiny distance to full relative accuracy).
+
+The RF score's features use numpy's tanh in place (SIMD-vectorised: 2.6 ns per element against 30 ns
+for a scalar expm1-based Numba loop, measured on this machine), so there is no kernel for them.
 
 Every parallel loop writes disjoint outputs (no reductions across threads), so results do not depend
 on the number of threads. No ``fastmath`` (NaN checks happen downstream).
@@ -18,23 +19,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["numba_threads", "tanh_inplace", "two_nearest"]
-
-
-@njit(parallel=True, cache=True)
-def tanh_inplace(h):  # pragma: no cover - compiled
-    """h <- tanh(h) for a C-contiguous 2-d float64 array.
-
-    tanh(x) = sign(x) u / (2 + u) with u = -expm1(-2|x|): no cancellation at small |x| (relative
-    error a few ulp everywhere, checked against numpy.tanh in the tests) and ~3x cheaper than libm's
-    tanh on this machine.
-    """
-    rows, cols = h.shape
-    for i in prange(rows):
-        for j in range(cols):
-            x = h[i, j]
-            u = -math.expm1(-2.0 * abs(x))
-            h[i, j] = math.copysign(u / (2.0 - u), x)
+__all__ = ["numba_threads", "two_nearest"]
 
 
 @njit(parallel=True, cache=True)

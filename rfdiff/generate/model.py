@@ -21,7 +21,10 @@ number of zero modes and the smallest kept eigenvalue of every time are in :attr
 The matrices U, V at t_k come from :func:`rfdiff.simulate.correlation_matrices` with the same W and X:
 ``noise="exact"`` (Mehler, the noise expectation of the paper), ``"gaussian"`` (the Gaussian equivalent)
 or an int m (m fixed noise draws per training point, the sampled U_m, V_m of docs/theory.md §9; the
-draws are independent across times).
+draws are independent across times). Caveat for ``"gaussian"``: its U, V replace the nonlinear part of
+the training points' features by independent Gaussian noise, while the sampler evaluates the real features
+sigma(W x / sqrt(d)); the weights then carry the Gaussian-equivalent training dynamics but cannot point
+back to the training points, so its samples do not show memorization (a diagnostic, not the model).
 """
 
 from __future__ import annotations
@@ -169,9 +172,8 @@ class RFScore:
         """sigma(W x / sqrt(d)) for the W of time k, (N, p)."""
         W = self.W[self.W_index[k]]
         h = x @ (W.T / math.sqrt(W.shape[1]))
-        if self.activation.name == "tanh":
-            _kernels.tanh_inplace(h)
-            return h
+        if self.activation.fn is np.tanh:
+            return np.tanh(h, out=h)  # in place, SIMD-vectorised
         out = self.activation(h)
         if not np.all(np.isfinite(out)):
             raise FloatingPointError(f"activation {self.activation.name!r} returned non-finite values")
@@ -209,11 +211,17 @@ class MemorizationCurve:
     distinct_copied : ndarray of int
         Distinct training points copied by the memorized samples, per tau.
     tau_mem_gen : float
-        First tau where f_mem reaches ``level`` (linear in log tau between grid points; nan if never).
+        First tau where f_mem reaches the level (linear in log tau between grid points): ``level`` if a
+        number; with ``level="half"`` half of f_mem at the last tau of the curve (tau = inf when given),
+        read only when at least ``min_count`` samples are memorized there. nan if not reached / not read.
+    mem_level : float
+        The level actually used (nan when it could not be set).
     tau_gen_gen : float
         First tau where the Fréchet distance is within ``quality_tol`` of its minimum over the curve,
         frechet <= min + quality_tol (nan if the curve has fewer than 2 finite tau).
-    level, quality_tol, threshold : float
+    level : float or str
+    min_count : int
+    quality_tol, threshold : float
     n_samples : int
     method, integrator : str
     seed : int or None
@@ -231,7 +239,9 @@ class MemorizationCurve:
     distinct_copied: np.ndarray
     tau_mem_gen: float
     tau_gen_gen: float
-    level: float
+    mem_level: float
+    level: float | str
+    min_count: int
     quality_tol: float
     threshold: float
     n_samples: int
@@ -250,7 +260,8 @@ class MemorizationCurve:
             "tau": [num(v) for v in self.tau], "f_mem": self.f_mem.tolist(), "ci": self.ci.tolist(),
             "ci_exact": self.ci_exact.tolist(), "frechet": self.frechet.tolist(),
             "frechet_floor": self.frechet_floor.to_dict(), "distinct_copied": self.distinct_copied.tolist(),
-            "tau_mem_gen": num(self.tau_mem_gen), "tau_gen_gen": num(self.tau_gen_gen), "level": self.level,
+            "tau_mem_gen": num(self.tau_mem_gen), "tau_gen_gen": num(self.tau_gen_gen),
+            "mem_level": num(self.mem_level), "level": self.level, "min_count": self.min_count,
             "quality_tol": self.quality_tol, "threshold": self.threshold, "n_samples": self.n_samples,
             "method": self.method, "integrator": self.integrator, "seed": self.seed, "seconds": self.seconds,
             "params": self.params,
@@ -290,6 +301,11 @@ class RFDiffusion:
         One independent W per time instead of one shared W.
     rcond : float, optional
         Null-space floor: eigenvalues <= rcond lambda_max are exact zeros (default 10 p eps).
+    tol, max_order : float, int
+        Entrywise Mehler truncation tolerance and largest order of the exact noise average
+        (:func:`rfdiff.simulate.correlation_matrices`; defaults 1e-10 and 64). When max_order stops the
+        series first, the bound actually reached is reported (:attr:`fit_converged`,
+        :attr:`max_truncation_bound`); at d ~ 10 and t ~ 5 it is ~1e-9.
     flow_tau : array_like, optional
         Also record the single-time learning curves of every time on these tau
         (:func:`rfdiff.simulate.gradient_flow`, same matrices; one more eigendecomposition per time):
@@ -320,6 +336,8 @@ class RFDiffusion:
     seed: int | np.random.SeedSequence = 0
     fresh_W: bool = False
     rcond: float | None = None
+    tol: float = 1e-10
+    max_order: int = 64
     flow_tau: np.ndarray | Sequence[float] | None = None
     threads: int | None = None
     progress: Callable[[int, int], None] | None = field(default=None, compare=False)
@@ -364,6 +382,11 @@ class RFDiffusion:
             raise ValueError(f"rcond must be a number in [0, 1), got {self.rcond!r}")
         object.__setattr__(self, "rcond", float(rcond))
         flow_tau = None
+        if isinstance(self.tol, bool) or not (isinstance(self.tol, (int, float)) and 0 < self.tol < 1):
+            raise ValueError(f"tol must be a number in (0, 1), got {self.tol!r}")
+        if isinstance(self.max_order, bool) or not isinstance(self.max_order, (int, np.integer)) or \
+                self.max_order < 1:
+            raise ValueError(f"max_order must be an integer >= 1, got {self.max_order!r}")
         if self.flow_tau is not None:
             flow_tau = np.array(self.flow_tau, dtype=np.float64, ndmin=1)
             if flow_tau.ndim != 1 or not np.all(np.isfinite(flow_tau)) or np.any(flow_tau < 0):
@@ -380,7 +403,8 @@ class RFDiffusion:
                 t0 = _time.perf_counter()
                 wi = k if self.fresh_W else 0
                 mats = simulate.correlation_matrices(m, W=Ws[wi], X=X, noise=self.noise,
-                                                     seed=_child(root, _KEY_NOISE, k), threads=self.threads)
+                                                     seed=_child(root, _KEY_NOISE, k), threads=self.threads,
+                                                     tol=self.tol, max_order=self.max_order)
                 lam, Q = np.linalg.eigh(mats.U)
                 zero = lam <= self.rcond * max(float(lam[-1]), 0.0)
                 RT = np.ascontiguousarray((Q.T @ mats.V).T)
@@ -455,6 +479,17 @@ class RFDiffusion:
         return [dict(f.diagnostics) for f in self._fits]
 
     @property
+    def fit_converged(self) -> bool:
+        """True when the noise average met ``tol`` at every time (always True for Monte Carlo / Gaussian)."""
+        return all(f.diagnostics["converged"] for f in self._fits)
+
+    @property
+    def max_truncation_bound(self) -> float:
+        """Largest entrywise Mehler truncation bound over the times (U and U~; 0 when not used)."""
+        return max(max(f.diagnostics["truncation_bound"], f.diagnostics["truncation_bound_pop"])
+                   for f in self._fits)
+
+    @property
     def fit_seconds(self) -> float:
         """Wall time of the construction (matrices and eigendecompositions)."""
         return self._seconds
@@ -480,7 +515,9 @@ class RFDiffusion:
                 "times": self.times.tolist(), "activation": self.activation.name,
                 "data_values": list(self.data.values), "data_weights": list(self.data.weights),
                 "noise": self.noise, "seed": self.seed if not isinstance(self.seed, np.random.SeedSequence)
-                else str(self.seed.entropy), "fresh_W": self.fresh_W, "rcond": self.rcond}
+                else str(self.seed.entropy), "fresh_W": self.fresh_W, "rcond": self.rcond,
+                "fit_converged": self.fit_converged, "max_truncation_bound": self.max_truncation_bound,
+                "zero_modes": sum(f.diagnostics["zero_modes"] for f in self._fits)}
 
     # ------------------------------------------------------------------ scores and samples
 
@@ -541,7 +578,8 @@ class RFDiffusion:
         method: Method = "sde",
         integrator: Integrator = "heun",
         threshold: float = 1.0 / 3.0,
-        level: float = 0.1,
+        level: float | str = "half",
+        min_count: int = 20,
         quality_tol: float | None = None,
         n_boot: int = 2000,
         floor_reps: int = 8,
@@ -564,8 +602,11 @@ class RFDiffusion:
             As in :meth:`sample`.
         threshold : float
             Memorization ratio threshold (1/3).
-        level : float
-            tau_mem^gen is where f_mem first reaches this level (default 0.1).
+        level : float or "half"
+            tau_mem^gen is where f_mem first reaches this level; ``"half"`` (default): half of f_mem at
+            the last tau (the half-rise), read only if >= ``min_count`` samples are memorized there.
+        min_count : int
+            See ``level``.
         quality_tol : float, optional
             tau_gen^gen is the first tau with Fréchet <= min + quality_tol; default: 2 standard deviations
             of the Fréchet floor (the sampling noise of the statistic at this n_samples).
@@ -582,8 +623,11 @@ class RFDiffusion:
         taus = np.array([_check_tau(v) for v in np.atleast_1d(np.asarray(tau, dtype=np.float64))])
         if taus.size == 0 or np.any(np.diff(taus) <= 0):
             raise ValueError("tau must be a non-empty increasing sequence")
-        if isinstance(level, bool) or not (isinstance(level, (int, float)) and 0.0 < level < 1.0):
-            raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+        if level != "half" and (isinstance(level, bool) or not (isinstance(level, (int, float))
+                                                                and 0.0 < level < 1.0)):
+            raise ValueError(f"level must be 'half' or a number in (0, 1), got {level!r}")
+        if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
+            raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
         root = _check_seed(seed)
         target = self.target_covariance()
         floor = frechet_floor(target, n_samples, reps=floor_reps, seed=_child(root, 2))
@@ -606,7 +650,13 @@ class RFDiffusion:
                 progress(j + 1, taus.size)
         f_mem_a, fd_a = np.array(f_mem), np.array(fd)
         finite = np.isfinite(taus)
-        tau_mem_gen = _log_crossing(taus[finite], f_mem_a[finite], level)
+        if level == "half":
+            final = f_mem_a[-1]
+            mem_level = 0.5 * final if final * n_samples >= min_count else math.nan
+        else:
+            mem_level = float(level)
+        tau_mem_gen = math.nan if math.isnan(mem_level) else _log_crossing(taus[finite], f_mem_a[finite],
+                                                                          mem_level)
         tau_gen_gen = math.nan
         if finite.sum() >= 2:
             best = float(fd_a[finite].min())
@@ -617,7 +667,8 @@ class RFDiffusion:
             a.setflags(write=False)
         return MemorizationCurve(
             **arrays, frechet_floor=floor, tau_mem_gen=tau_mem_gen, tau_gen_gen=tau_gen_gen,
-            level=float(level), quality_tol=float(quality_tol), threshold=float(threshold),
+            mem_level=mem_level, level=level if level == "half" else float(level), min_count=int(min_count),
+            quality_tol=float(quality_tol), threshold=float(threshold),
             n_samples=int(n_samples), method=method, integrator=integrator,
             seed=None if isinstance(seed, np.random.SeedSequence) else int(seed),
             seconds=_time.perf_counter() - start, params=self.params(),

@@ -212,8 +212,7 @@ def sample(
             raise ValueError(f"score returned shape {s.shape}, expected {x.shape}")
         if not np.all(np.isfinite(s)):
             raise FloatingPointError(f"score returned non-finite values at t = {t:g}")
-        s += x
-        return s
+        return s + x  # a new array: the callable may have returned x itself or its own buffer
 
     x = rng.standard_normal((n_samples, d))
     if factor is not None:
