@@ -35,7 +35,7 @@ from scipy import stats
 from ..errors import NumericalError
 from ..model import DataSpectrum, RFModel
 from ..sweep import sweep
-from .metrics import frechet_distance
+from .metrics import _log_crossing, frechet_distance
 from .model import RFDiffusion
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "MemorizationStudy",
     "SingleTimeTheory",
     "curve_point",
+    "finite_size_onsets",
     "memorization_study",
     "onset_rule",
     "report_data",
@@ -331,6 +332,20 @@ class SingleTimeTheory:
     warned: list = field(default_factory=list)
     errors: list = field(default_factory=list)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> SingleTimeTheory:
+        """Rebuild from :meth:`to_dict` output (e.g. read back from JSON)."""
+        def col(key: str) -> np.ndarray:
+            return np.array([math.nan if v is None else float(v) for v in data[key]])
+
+        return cls(psi_p=float(data["psi_p"]), psi_n=float(data["psi_n"]),
+                   times=np.asarray(data["times"], float),
+                   tau_mem=col("tau_mem"), tau_mem_loss=col("tau_mem_loss"),
+                   tau_mem_asymptotic=col("tau_mem_asymptotic"), tau_gen=col("tau_gen"),
+                   tau_mem_dyn=col("tau_mem_dyn"), tau_gen_dyn=col("tau_gen_dyn"),
+                   available=np.asarray(data["available"], dtype=bool),
+                   warned=[list(w) for w in data["warned"]], errors=list(data["errors"]))
+
     @property
     def reliable(self) -> np.ndarray:
         """available and no warning."""
@@ -383,6 +398,39 @@ def single_time_theory(
         available=np.array([r["available"] for r in rows], dtype=bool),
         warned=[list(r["warned"]) for r in rows], errors=[r["error"] for r in rows],
     )
+
+
+def finite_size_onsets(result: dict, fraction: float = 0.5) -> dict:
+    """Single-time onsets of the fitted model itself, per grid time, from a :func:`curve_point` with ``flow``.
+
+    At each t_k: ``tau_mem_fs`` is the first tau of the flow grid where the finite-size L_gen(tau) reaches
+    ``fraction`` x L_gen(inf) (linear in log tau; nan if L_gen(inf) <= 0 or never reached), the same
+    reading as the theory's tau_mem_dyn; ``tau_score_min`` is where the finite-size E_score is smallest.
+
+    Examples
+    --------
+    >>> r = {"flow": {"tau": [1.0, 10.0, 100.0], "times": [0.1], "gen": [[0.0, 0.1, 0.4]],
+    ...               "score": [[3.0, 1.0, 2.0]], "train_inf": [0.2], "test_inf": [0.6]}}
+    >>> round(finite_size_onsets(r)["tau_mem_fs"][0], 6)
+    21.544347
+    """
+    fl = result["flow"]
+    if fl is None:
+        raise ValueError("the result has no flow curves (curve_point with flow=True)")
+    tau = np.asarray(fl["tau"], dtype=float)
+    pos = tau > 0
+    gen = np.asarray(fl["gen"], dtype=float)
+    score = np.asarray(fl["score"], dtype=float)
+    gen_inf = np.asarray(fl["test_inf"], dtype=float) - np.asarray(fl["train_inf"], dtype=float)
+    onsets, best = [], []
+    for k in range(gen.shape[0]):
+        if gen_inf[k] > 0:
+            onsets.append(_log_crossing(tau[pos], gen[k][pos], fraction * gen_inf[k]))
+        else:
+            onsets.append(math.nan)
+        best.append(float(tau[pos][int(np.argmin(score[k][pos]))]))
+    return {"times": list(fl["times"]), "tau_mem_fs": onsets, "tau_score_min": best,
+            "gen_inf": gen_inf.tolist()}
 
 
 def _crossing_time(times: np.ndarray, curve: np.ndarray, target: float) -> float:
