@@ -330,7 +330,7 @@ def _study_settings(study: Any) -> list[dict]:
         out.append({"psi_p": par["psi_p"], "psi_n": par["psi_n"], "n": par["n"], "p": par["p"], "d": par["d"],
                     "seeds": 1, "tau": d["tau"], "f_mem": d["f_mem"], "f_mem_sem": [0.0] * k,
                     "f_mem_ci": d["ci"], "frechet": d["frechet"], "frechet_sem": [0.0] * k,
-                    "frechet_floor": d["frechet_floor"]["mean"], "frechet_train": None})
+                    "frechet_floor": d["frechet_floor"]["mean"], "frechet_train": d.get("frechet_train")})
     return out
 
 
@@ -488,10 +488,14 @@ def samples_2d(
     *,
     title: str | None = None,
     dims: tuple[int, int] = (0, 1),
+    view: float = 0.99,
 ) -> Axes:
     """Two coordinates of generated samples (dots) and of the training points (crosses).
 
     Memorized samples sit on the training points in every coordinate, so they pile up on the crosses.
+    The view covers the training points and the central ``view`` quantile range of the samples in each
+    coordinate (a few far outliers would otherwise shrink the cloud to a dot); the number of samples
+    outside the view is written in the legend (``view=1`` shows everything).
 
     Examples
     --------
@@ -507,12 +511,22 @@ def samples_2d(
     i, j = dims
     if x.ndim != 2 or y.ndim != 2 or max(i, j) >= min(x.shape[1], y.shape[1]):
         raise ValueError(f"samples and train must be 2-d with more than {max(i, j)} columns")
+    if not 0.5 <= view <= 1.0:
+        raise ValueError(f"view must be in [0.5, 1], got {view!r}")
     ax = _axes(ax)
-    ax.plot(x[:, i], x[:, j], ".", ms=2.5, alpha=0.6, color="C0", label=f"{x.shape[0]} samples")
+    q = (1.0 - view) / 2.0
+    lo = np.minimum(np.quantile(x[:, [i, j]], q, axis=0), y[:, [i, j]].min(axis=0))
+    hi = np.maximum(np.quantile(x[:, [i, j]], 1.0 - q, axis=0), y[:, [i, j]].max(axis=0))
+    pad = 0.08 * (hi - lo) + 1e-12
+    lo, hi = lo - pad, hi + pad
+    outside = int(np.sum(np.any((x[:, [i, j]] < lo) | (x[:, [i, j]] > hi), axis=1)))
+    ax.plot(x[:, i], x[:, j], ".", ms=2.5, alpha=0.6, color="C0",
+            label=f"{x.shape[0]} samples" + (f" ({outside} outside the view)" if outside else ""))
     ax.plot(y[:, i], y[:, j], "x", ms=7, mew=1.5, color="C3", label=f"{y.shape[0]} training points")
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel(f"$x_{i + 1}$")
     ax.set_ylabel(f"$x_{j + 1}$")
-    ax.set_aspect("equal", adjustable="datalim")
     if title:
         ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="upper right")

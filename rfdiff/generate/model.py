@@ -208,8 +208,15 @@ class MemorizationCurve:
         Squared Fréchet distance of the samples to the data law at t_min, N(0, Sigma_{t_min}).
     frechet_floor : FrechetFloor
         The same statistic for as many fresh samples of that law.
+    frechet_train : float
+        The training set's own Fréchet distance to that law (what reproducing X exactly would score).
     distinct_copied : ndarray of int
         Distinct training points copied by the memorized samples, per tau.
+    far_fraction : ndarray
+        Fraction of samples outside the 1 - 1e-4 quantile ball of the target law (squared Mahalanobis
+        norm above the chi^2_d quantile; 1e-4 for exact samples): run-away samples, which dominate the
+        Fréchet distance when present (the tanh features saturate, so the RF score is bounded at large |x|
+        while the reverse drift grows like |x|).
     tau_mem_gen : float
         First tau where f_mem reaches the level (linear in log tau between grid points): ``level`` if a
         number; with ``level="half"`` half of f_mem at the last tau of the curve (tau = inf when given),
@@ -236,7 +243,9 @@ class MemorizationCurve:
     ci_exact: np.ndarray
     frechet: np.ndarray
     frechet_floor: FrechetFloor
+    frechet_train: float
     distinct_copied: np.ndarray
+    far_fraction: np.ndarray
     tau_mem_gen: float
     tau_gen_gen: float
     mem_level: float
@@ -259,7 +268,8 @@ class MemorizationCurve:
         return {
             "tau": [num(v) for v in self.tau], "f_mem": self.f_mem.tolist(), "ci": self.ci.tolist(),
             "ci_exact": self.ci_exact.tolist(), "frechet": self.frechet.tolist(),
-            "frechet_floor": self.frechet_floor.to_dict(), "distinct_copied": self.distinct_copied.tolist(),
+            "frechet_floor": self.frechet_floor.to_dict(), "frechet_train": self.frechet_train,
+            "distinct_copied": self.distinct_copied.tolist(), "far_fraction": self.far_fraction.tolist(),
             "tau_mem_gen": num(self.tau_mem_gen), "tau_gen_gen": num(self.tau_gen_gen),
             "mem_level": num(self.mem_level), "level": self.level, "min_count": self.min_count,
             "quality_tol": self.quality_tol, "threshold": self.threshold, "n_samples": self.n_samples,
@@ -636,7 +646,10 @@ class RFDiffusion:
         elif isinstance(quality_tol, bool) or not (isinstance(quality_tol, (int, float))
                                                     and quality_tol >= 0):
             raise ValueError(f"quality_tol must be a number >= 0, got {quality_tol!r}")
-        f_mem, ci, ci_exact, fd, copied = [], [], [], [], []
+        f_mem, ci, ci_exact, fd, copied, far = [], [], [], [], [], []
+        from scipy import stats
+
+        radius2 = float(stats.chi2.isf(1e-4, self.d))
         for j, t in enumerate(taus):
             x = self.sample(n_samples, t, method=method, integrator=integrator, seed=_child(root, 0))
             fm: MemorizationFraction = memorization_fraction(x, self._X, threshold=threshold, n_boot=n_boot,
@@ -646,6 +659,7 @@ class RFDiffusion:
             ci_exact.append(fm.ci_exact)
             copied.append(fm.distinct_copied)
             fd.append(frechet_distance(x, np.diag(target)))
+            far.append(float(np.mean(np.sum(x * x / target, axis=1) > radius2)))
             if progress is not None:
                 progress(j + 1, taus.size)
         f_mem_a, fd_a = np.array(f_mem), np.array(fd)
@@ -662,11 +676,12 @@ class RFDiffusion:
             best = float(fd_a[finite].min())
             tau_gen_gen = float(taus[finite][np.nonzero(fd_a[finite] <= best + quality_tol)[0][0]])
         arrays = dict(tau=taus, f_mem=f_mem_a, ci=np.array(ci), ci_exact=np.array(ci_exact), frechet=fd_a,
-                      distinct_copied=np.array(copied, dtype=np.int64))
+                      distinct_copied=np.array(copied, dtype=np.int64), far_fraction=np.array(far))
         for a in arrays.values():
             a.setflags(write=False)
         return MemorizationCurve(
-            **arrays, frechet_floor=floor, tau_mem_gen=tau_mem_gen, tau_gen_gen=tau_gen_gen,
+            **arrays, frechet_floor=floor, frechet_train=frechet_distance(self._X, np.diag(target)),
+            tau_mem_gen=tau_mem_gen, tau_gen_gen=tau_gen_gen,
             mem_level=mem_level, level=level if level == "half" else float(level), min_count=int(min_count),
             quality_tol=float(quality_tol), threshold=float(threshold),
             n_samples=int(n_samples), method=method, integrator=integrator,
