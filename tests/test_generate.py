@@ -151,6 +151,24 @@ def test_sampler_with_gaussian_score_reproduces_the_gaussian(method):
     assert disc.max() < 0.01  # heun, 50 times: ~3e-3 relative
 
 
+@pytest.mark.parametrize("method", ["sde", "ode"])
+@pytest.mark.parametrize("integrator", ["heun", "euler"])
+def test_sampler_implements_the_stated_scheme_on_a_coarse_grid(method, integrator):
+    # on 10 times the scheme's output covariance is 2 % to 100 % off the truth (discretization_error);
+    # 2e5 samples measure it to ~0.3 % (the standard error of a variance is sqrt(2/N) relative), so the
+    # sample must follow the recursion, not the truth
+    lam = np.array([0.1, 0.5, 1.5, 3.0])
+    times = np.geomspace(1e-3, 5, 10)
+    score = generate.gaussian_score(lam)
+    n = 200_000
+    x = generate.sample(score, d=4, n_samples=n, times=times, method=method, integrator=integrator, seed=6,
+                        start_cov=score.covariance(times[-1]))
+    err = generate.discretization_error(lam, times, method=method, integrator=integrator)
+    var = x.var(axis=0, ddof=1)
+    assert np.all(np.abs(var / err.variance - 1) < 4 * math.sqrt(2 / n))
+    assert np.any(np.abs(err.relative) > 20 * math.sqrt(2 / n))  # the check can tell scheme from truth
+
+
 def test_sampler_with_empirical_score_memorizes():
     rng = np.random.default_rng(2)
     train = rng.standard_normal((20, 8))
@@ -386,3 +404,123 @@ def test_rf_diffusion_validation():
         gm.sample(3, tau=-1.0)
     with pytest.raises(TypeError, match="tau"):
         gm.score(True)
+
+
+# ----------------------------------------------------------------------------- study, CLI
+
+
+def test_study_on_an_executor_aggregates_over_seeds():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rfdiff.generate import study
+
+    with ThreadPoolExecutor(2) as ex:
+        st = study.memorization_study([4.0], [1.0, 2.0], [0, 1], d=4, n_times=5, noise="gaussian",
+                                      tau=[1.0, 1e3, "inf"], n_samples=100, executor=ex)
+    assert [s["seeds"] for s in st.settings] == [2, 2]
+    s = st.settings[0]
+    f = np.array([r["curve"]["f_mem"] for r in st.results if r["point"]["psi_n"] == 1.0])
+    assert np.allclose(s["f_mem"], f.mean(0)) and np.allclose(s["f_mem_sem"], f.std(0, ddof=1) / np.sqrt(2))
+    json.dumps(st.to_dict())
+    # the same point twice gives the same numbers (a pure function of the point)
+    again = study.curve_point(st.results[0]["point"])
+    assert again["curve"]["f_mem"] == st.results[0]["curve"]["f_mem"]
+    with pytest.raises(ValueError, match="unknown point keys"):
+        study.curve_point({"psi_q": 1})
+
+
+def test_exponent_fit_recovers_a_power_law():
+    from rfdiff.generate.study import _aggregate
+
+    def fake(n, seed, tau):
+        return {"point": {"psi_p": 8.0, "psi_n": n / 4, "seed": seed}, "frechet_train": 1.0,
+                "curve": {"tau": [1.0, "inf"], "f_mem": [0.0, 0.5], "frechet": [1.0, 1.0], "tau_mem_gen": tau,
+                          "tau_gen_gen": 10.0, "frechet_floor": {"mean": 0.1},
+                          "params": {"n": n, "p": 32, "d": 4}}}
+
+    rng = np.random.default_rng(0)
+    results = [fake(n, s, 3.0 * n**1.5 * math.exp(0.05 * rng.standard_normal())) for n in (4, 8, 16, 32)
+               for s in range(3)]
+    _, exps = _aggregate(results)
+    assert exps[0]["lo"] < 1.5 < exps[0]["hi"] and abs(exps[0]["slope"] - 1.5) < 0.1
+
+
+def test_onset_rule_finds_the_crossing_time_and_skips_unavailable_times():
+    from rfdiff.generate.study import SingleTimeTheory, onset_rule
+
+    times = np.geomspace(1e-3, 1, 7)
+
+    def theory(psi_n, available=None):
+        tau = psi_n * 1e2 / times  # tau^X(t) = 100 psi_n / t
+        av = np.ones(7, bool) if available is None else available
+        return SingleTimeTheory(8.0, psi_n, times, tau, tau, tau, tau, tau, tau, available=av,
+                                warned=[[]] * 7, errors=[None] * 7)
+
+    ths = [theory(1.0), theory(2.0), theory(4.0, np.array([True] * 3 + [False] * 4))]
+    measured = [(8.0, a, a * 1e2 / 0.01) for a in (1.0, 2.0, 4.0)]  # crossings at t* = 0.01
+    out = onset_rule(measured, ths)["tau_mem"]
+    assert np.allclose([v for v in out["t_star"]], 0.01, rtol=1e-12)
+    assert out["loo_max_factor"] == pytest.approx(1.0, abs=1e-9)
+    late = [(8.0, 4.0, 4e2 / 0.5)]  # t* = 0.5 lies where the theory is unavailable: not found
+    assert onset_rule(late, ths[2:])["tau_mem"]["t_star"] == [None]
+
+
+def test_single_time_theory_marks_failures_instead_of_numbers(monkeypatch):
+    from rfdiff.generate import study
+
+    def failing(self, *args, **kwargs):
+        raise rfdiff.ResolventConvergenceError("no convergence (test)")
+
+    monkeypatch.setattr(rfdiff.RFModel, "timescales", failing)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as ex:
+        th = study.single_time_theory(8, 2, [0.1, 1.0], executor=ex)
+    assert not th.available.any() and np.all(np.isnan(th.tau_mem))
+    assert all("ResolventConvergenceError" in e for e in th.errors)
+    assert th.to_dict()["tau_mem"] == [None, None]
+
+
+def test_cli_generate_json_csv_and_bad_input(capsys):
+    from rfdiff.cli import main
+
+    args = ["generate", "--psi-p", "4", "--psi-n", "2", "--d", "4", "--times", "1e-2:3:5", "--noise",
+            "gaussian", "--tau", "1,1e3,inf", "--n-samples", "100"]
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    gm = generate.RFDiffusion(psi_p=4, psi_n=2, d=4, times=np.geomspace(1e-2, 3, 5), noise="gaussian")
+    mc = gm.memorization_curve([1.0, 1e3, np.inf], n_samples=100, seed=1)
+    assert data["curve"]["f_mem"] == mc.f_mem.tolist() and data["curve"]["tau"][-1] == "inf"
+    assert data["fit"]["converged"] is True
+    assert main([*args, "--csv"]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert rows[0] == "tau,f_mem,ci_lo,ci_hi,frechet,copied" and rows[-1].startswith("inf,")
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "--tau", "10,1"])
+    assert exc.value.code == 2
+    assert "--tau" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_each_A_k_is_the_flow_at_the_benchmark_size():
+    # the size d = 32, psi_p = 32, psi_n = 8 at three times of its grid
+    times = [1e-3, 0.1, 5.0]
+    gm = generate.RFDiffusion(psi_p=32, psi_n=8, d=32, times=times, seed=1)
+    for k, t in enumerate(times):
+        model = rfdiff.RFModel(32, 8, t)
+        mats = simulate.correlation_matrices(model, W=gm.W, X=gm.train_data)
+        fl = simulate.gradient_flow(model, [1e2, 1e5], matrices=mats)
+        for j, tau in enumerate((1e2, 1e5)):
+            train, test, _ = simulate.dsm_losses(mats, gm.A(k, tau))
+            assert train == pytest.approx(fl.train[j], abs=1e-9)
+            assert test == pytest.approx(fl.test[j], abs=1e-9)
+
+
+@pytest.mark.slow
+def test_memorization_rises_with_training_time():
+    # d = 8, p = 256, n = 8: the RF model memorizes at tau = inf (f_mem ~ 0.5 measured) but not at tau = 10
+    gm = generate.RFDiffusion(psi_p=32, psi_n=1, d=8, times=np.geomspace(1e-3, 5, 30), seed=0)
+    mc = gm.memorization_curve([10.0, 1e4, np.inf], n_samples=1000, seed=1)
+    assert mc.ci_exact[0, 1] < 0.01  # ~0 at tau = 10 (Clopper-Pearson upper bound)
+    assert mc.ci_exact[-1, 0] > 0.3  # substantial at tau = inf
+    assert mc.f_mem[0] <= mc.f_mem[1] <= mc.f_mem[2]

@@ -440,10 +440,10 @@ def _crossing_time(times: np.ndarray, curve: np.ndarray, target: float) -> float
     if lt.size < 2:
         return math.nan
     y = lc - math.log(target)
-    for j in range(lt.size - 1):
+    for j in range(lt.size):
         if y[j] == 0.0:
             return float(math.exp(lt[j]))
-        if y[j] * y[j + 1] < 0:
+        if j + 1 < lt.size and y[j] * y[j + 1] < 0:
             frac = y[j] / (y[j] - y[j + 1])
             return float(math.exp(lt[j] + frac * (lt[j + 1] - lt[j])))
     return math.nan
