@@ -17,7 +17,7 @@ exact Clopper–Pearson interval is reported beside it (``ci_exact``).
 **Fréchet distance** between the samples' first two moments and a Gaussian law N(mu, Sigma):
 |m - mu|^2 + Tr(S + Sigma - 2 (Sigma^{1/2} S Sigma^{1/2})^{1/2}), S the sample covariance (ddof = 1):
 the squared 2-Wasserstein distance between N(m, S) and N(mu, Sigma) (the FID statistic). Its value for
-N fresh samples of the law itself is not 0 (the finite-sample floor, of order d(d+1)/(4N) for
+N fresh samples of the law itself is not 0 (the finite-sample floor, ~ d(d+5)/(4N) for
 Sigma = I); :func:`frechet_floor` measures it with the same statistic.
 """
 
