@@ -159,7 +159,7 @@ class RFScore:
     B: tuple
     W_index: tuple
     activation: Any
-    chunk: int = 2048
+    chunk: int = 512
 
     def index(self, t: float) -> int:
         """Index of grid time t (ValueError if t is not a grid time)."""
@@ -539,9 +539,15 @@ class RFDiffusion:
             raise ValueError(f"k must be an integer index into the {len(self._fits)} times, got {k!r}")
         return self._fits[int(k)].B(tau, self.p / self.d) * math.sqrt(self.p)
 
-    def score(self, tau: float, *, chunk: int = 2048) -> RFScore:
-        """The RF score of every grid time after training time tau, as a callable ``score(x, t)``."""
+    def score(self, tau: float, *, chunk: int | None = None) -> RFScore:
+        """The RF score of every grid time after training time tau, as a callable ``score(x, t)``.
+
+        ``chunk`` samples are evaluated at once (default: 4 MiB of features, 2^19 / p rows, >= 64: the
+        features stay in cache between the two products; measured ~2x faster than 10^4 rows at once).
+        """
         tau = _check_tau(tau)
+        if chunk is None:
+            chunk = max(64, (1 << 19) // self.p)
         if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
             raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}")
         psi_p = self.p / self.d
