@@ -291,10 +291,18 @@ def _theory_point(point: dict) -> dict:
                         activation=point.get("activation", "tanh"), **extra)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ts = model.timescales()
+            ts = model.timescales(dynamical=False)
+            # the dynamical times read on 10 points per decade by linear interpolation in log tau
+            # (refine=False: one vectorised evaluation of the curves; the root-finding refinement costs
+            # ~17 more at ~5 s each at small t; interpolation error a few % in tau), from 1e-2 to
+            # 1e3 x the slowest spectral time, as the default grid
+            slow = max(ts.tau_mem_loss, ts.tau_mem) if math.isfinite(ts.tau_mem) else ts.tau_mem_loss
+            lo, hi = min(1e-2, ts.tau_gen / 1e3), 1e3 * slow
+            grid = np.geomspace(lo, hi, max(3, math.ceil(10 * math.log10(hi / lo)) + 1))
+            dyn = model.dynamical_timescales(grid, refine=False)
         out["warned"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
         for key in keys:
-            value = float(getattr(ts, key))
+            value = float(getattr(dyn, key) if key in ("tau_mem_dyn", "tau_gen_dyn") else getattr(ts, key))
             out[key] = None if math.isnan(value) else value
         out["available"] = True
     except NumericalError as exc:
