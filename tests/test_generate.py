@@ -341,6 +341,29 @@ def test_each_A_k_is_the_simulator_gradient_flow(small_model):
     assert flows["train"].shape == (8, 4) and np.all(flows["train"][:, 0] == 1.0)
 
 
+def test_unresolved_modes_are_left_out_at_infinite_tau_only():
+    # n = 3 points at t = 1e-3: U's Mehler orders k carry weights ~ Delta^k, so its spectrum reaches below
+    # the accuracy of the noise average, p (truncation bound + quadrature error)
+    gm = generate.RFDiffusion(psi_p=16, psi_n=0.5, d=6, times=[1e-3, 0.1], seed=0)
+    info = gm.fit_info[0]
+    assert info["unresolved_modes"] > 0 and info["zero_modes"] == 0
+    assert gm.fit_info[1]["unresolved_modes"] == 0
+    model = rfdiff.RFModel(16, 0.5, 1e-3)
+    mats = simulate.correlation_matrices(model, W=gm.W, X=gm.train_data)
+    lam, Q = np.linalg.eigh(np.asarray(mats.U))
+    keep = lam > info["floor"]
+    delta = -math.expm1(-2e-3)
+    expect = -(np.asarray(mats.V).T @ Q[:, keep] / lam[keep]) @ Q[:, keep].T * math.sqrt(gm.p / delta)
+    assert np.allclose(gm.A(0, np.inf), expect, rtol=1e-7, atol=1e-9 * np.abs(expect).max())
+    # finite tau below tau_resolved: the exact flow, every non-null mode included (the simulator's losses)
+    assert 1e9 < gm.tau_resolved < np.inf
+    fl = simulate.gradient_flow(model, [1e4], matrices=mats)
+    assert simulate.dsm_losses(mats, gm.A(0, 1e4))[0] == pytest.approx(fl.train[0], abs=1e-9)
+    mc = gm.memorization_curve([1e2, 10 * gm.tau_resolved, np.inf], n_samples=50, floor_reps=2)
+    assert mc.resolved.tolist() == [True, False, False]
+    assert gm.params()["unresolved_modes"] == info["unresolved_modes"]
+
+
 def test_zero_training_time_gives_the_zero_score(small_model):
     score = small_model.score(0.0)
     x = np.random.default_rng(0).standard_normal((5, 6))

@@ -10,13 +10,26 @@ Q^T (one ``eigh`` per time, kept) and R = Q^T V:
 
 so A_k(tau) for any tau is a spectral filter (O(p^2 d) per time), not a refit. f is evaluated as
 -expm1(-x)/lambda (no cancellation as lambda tau -> 0). psi_p = p/d is the actual ratio (as in
-:mod:`rfdiff.simulate`). **tau = inf** is the pseudo-inverse: f_a = 1/lambda_a. **Null space.** Modes with
-lambda_a <= rcond * lambda_max (default rcond = 10 p eps, the floor of :func:`rfdiff.simulate.gradient_flow`)
-are exact zeros of U: the flow from A = 0 never moves there (f_a = 0 at every tau). With exact or
-Gaussian-equivalent noise U is positive definite (its smallest eigenvalue is ~ s_t^2 > 0, far above the
-floor); with m Monte Carlo draws and n m < p it has an exact null space of dimension p - n m, and the
-sampled V_m has no component there (V_m = F Xi / (n m) lies in the range of U_m = F F^T / (n m)). The
-number of zero modes and the smallest kept eigenvalue of every time are in :attr:`RFDiffusion.fit_info`.
+:mod:`rfdiff.simulate`).
+
+Two floors, both reported per time in :attr:`RFDiffusion.fit_info`:
+
+* **Null space.** Modes with lambda_a <= rcond * lambda_max (default rcond = 10 p eps, the floor of
+  :func:`rfdiff.simulate.gradient_flow`) are exact zeros of U: the flow from A = 0 never moves there
+  (f_a = 0 at every tau). With m Monte Carlo draws and n m < p, U_m has an exact null space of dimension
+  p - n m, and the sampled V_m has no component there (V_m = F Xi / (n m) lies in the range of
+  U_m = F F^T / (n m)).
+* **Resolution.** U is known only to its noise-average accuracy: with the exact (Mehler) average, every
+  entry to the truncation bound plus the quadrature error, so its eigenvalues to ``floor`` =
+  p (truncation_bound + quad_error) (the spectral norm of an error matrix with bounded entries; 0 for the
+  Monte Carlo and Gaussian modes, exact up to rounding). At small t and small n the spectrum of U reaches
+  below that (its Mehler orders k carry weights ~ Delta_t^k): such modes are *unresolved*. At finite tau
+  they enter through f_a ~ 2 Delta tau / psi_p, which does not depend on their inaccurate lambda_a as long
+  as 2 Delta floor tau / psi_p <= 0.1 (f within 5 % of its lambda -> 0 value): that holds for
+  tau <= :attr:`RFDiffusion.tau_resolved`, the smallest such tau over the times (inf when every mode is
+  resolved). **tau = inf** is the pseudo-inverse on the resolved modes: f_a = 1/lambda_a above the
+  floor, 0 on the null and unresolved modes (1/lambda of an eigenvalue below the accuracy of U would be
+  noise); their number is reported.
 
 The matrices U, V at t_k come from :func:`rfdiff.simulate.correlation_matrices` with the same W and X:
 ``noise="exact"`` (Mehler, the noise expectation of the paper), ``"gaussian"`` (the Gaussian equivalent)
@@ -102,6 +115,10 @@ class TimeFit:
         R^T = V^T Q (d x p).
     zero : ndarray of bool
         Modes treated as exact zeros (lambda <= rcond lambda_max).
+    unresolved : ndarray of bool
+        Non-zero modes with lambda <= ``floor`` (below the accuracy of U; left out at tau = inf).
+    floor : float
+        p (truncation bound + quadrature error) of the noise average (0 when exact up to rounding).
     W_index : int
         Which W this time uses (0 when W is shared).
     diagnostics : dict
@@ -115,18 +132,28 @@ class TimeFit:
     Q: np.ndarray
     RT: np.ndarray
     zero: np.ndarray
+    unresolved: np.ndarray
+    floor: float
     W_index: int
     diagnostics: dict
 
     def filter(self, tau: float, psi_p: float) -> np.ndarray:
-        """f_a = (1 - e^{-2 Delta lambda_a tau / psi_p}) / lambda_a (1/lambda_a at inf, 0 on zero modes)."""
+        """f_a = (1 - e^{-2 Delta lambda_a tau / psi_p}) / lambda_a; at tau = inf 1/lambda_a on the resolved
+        modes; 0 on the null space (and on the unresolved modes at tau = inf)."""
         lam = np.where(self.zero, 1.0, self.eigenvalues)
         if math.isinf(tau):
             f = 1.0 / lam
+            f[self.unresolved] = 0.0
         else:
             f = -np.expm1(-(2.0 * self.delta * tau / psi_p) * lam) / lam
         f[self.zero] = 0.0
         return f
+
+    def tau_resolved(self, psi_p: float) -> float:
+        """Largest tau with 2 Delta floor tau / psi_p <= 0.1 (inf without unresolved modes)."""
+        if not self.unresolved.any():
+            return math.inf
+        return 0.05 * psi_p / (self.delta * self.floor)
 
     def B(self, tau: float, psi_p: float) -> np.ndarray:
         """B_k(tau) = A_k(tau) / sqrt(p) = -Delta^{-1/2} R^T diag(f) Q^T (d x p)."""
@@ -212,6 +239,9 @@ class MemorizationCurve:
         The training set's own Fréchet distance to that law (what reproducing X exactly would score).
     distinct_copied : ndarray of int
         Distinct training points copied by the memorized samples, per tau.
+    resolved : ndarray of bool
+        tau <= :attr:`RFDiffusion.tau_resolved` (finite tau; at tau = inf: no time has unresolved modes):
+        False marks a tau whose samples depend on eigenvalues of U below its accuracy.
     far_fraction : ndarray
         Fraction of samples outside the 1 - 1e-4 quantile ball of the target law (squared Mahalanobis
         norm above the chi^2_d quantile; 1e-4 for exact samples): run-away samples, which dominate the
@@ -246,6 +276,7 @@ class MemorizationCurve:
     frechet_train: float
     distinct_copied: np.ndarray
     far_fraction: np.ndarray
+    resolved: np.ndarray
     tau_mem_gen: float
     tau_gen_gen: float
     mem_level: float
@@ -270,6 +301,7 @@ class MemorizationCurve:
             "ci_exact": self.ci_exact.tolist(), "frechet": self.frechet.tolist(),
             "frechet_floor": self.frechet_floor.to_dict(), "frechet_train": self.frechet_train,
             "distinct_copied": self.distinct_copied.tolist(), "far_fraction": self.far_fraction.tolist(),
+            "resolved": self.resolved.tolist(),
             "tau_mem_gen": num(self.tau_mem_gen), "tau_gen_gen": num(self.tau_gen_gen),
             "mem_level": num(self.mem_level), "level": self.level, "min_count": self.min_count,
             "quality_tol": self.quality_tol, "threshold": self.threshold, "n_samples": self.n_samples,
@@ -417,6 +449,8 @@ class RFDiffusion:
                                                      tol=self.tol, max_order=self.max_order)
                 lam, Q = np.linalg.eigh(mats.U)
                 zero = lam <= self.rcond * max(float(lam[-1]), 0.0)
+                floor = float(lam.size * (mats.truncation_bound + mats.quad_error))
+                unresolved = ~zero & (lam <= floor)
                 RT = np.ascontiguousarray((Q.T @ mats.V).T)
                 kept = lam[~zero]
                 diag = {
@@ -425,6 +459,7 @@ class RFDiffusion:
                     "truncation_bound": float(mats.truncation_bound),
                     "truncation_bound_pop": float(mats.truncation_bound_pop),
                     "quad_error": float(mats.quad_error), "zero_modes": int(zero.sum()),
+                    "floor": floor, "unresolved_modes": int(unresolved.sum()),
                     "lambda_min_kept": float(kept[0]) if kept.size else math.nan,
                     "lambda_max": float(lam[-1]), "rcond": self.rcond,
                 }
@@ -433,11 +468,12 @@ class RFDiffusion:
                     flows.append({"train": fl.train, "test": fl.test, "gen": fl.gen, "score": fl.score,
                                   "train_inf": fl.train_inf, "test_inf": fl.test_inf})
                 del mats
-                for a in (lam, Q, RT, zero):
+                for a in (lam, Q, RT, zero, unresolved):
                     a.setflags(write=False)
                 diag["seconds"] = _time.perf_counter() - t0
                 fits.append(TimeFit(t=float(m.t), delta=-math.expm1(-2.0 * float(m.t)), eigenvalues=lam,
-                                    Q=Q, RT=RT, zero=zero, W_index=wi, diagnostics=diag))
+                                    Q=Q, RT=RT, zero=zero, unresolved=unresolved, floor=floor, W_index=wi,
+                                    diagnostics=diag))
                 if self.progress is not None:
                     self.progress(k + 1, times.size)
         for a in (*Ws, X):
@@ -485,7 +521,7 @@ class RFDiffusion:
 
     @property
     def fit_info(self) -> list[dict]:
-        """Per-time diagnostics of the fit (noise average, zero modes, smallest kept eigenvalue, seconds)."""
+        """Per-time diagnostics of the fit (noise average, zero and unresolved modes, floors, seconds)."""
         return [dict(f.diagnostics) for f in self._fits]
 
     @property
@@ -498,6 +534,12 @@ class RFDiffusion:
         """Largest entrywise Mehler truncation bound over the times (U and U~; 0 when not used)."""
         return max(max(f.diagnostics["truncation_bound"], f.diagnostics["truncation_bound_pop"])
                    for f in self._fits)
+
+    @property
+    def tau_resolved(self) -> float:
+        """Largest tau at which no unresolved mode of any time has relaxed (module notes; inf if none)."""
+        psi_p = self.p / self.d
+        return min(f.tau_resolved(psi_p) for f in self._fits)
 
     @property
     def fit_seconds(self) -> float:
@@ -516,7 +558,7 @@ class RFDiffusion:
     @property
     def memory_bytes(self) -> int:
         """Bytes held by the kept fit (Q, R^T, eigenvalues per time, W's, X)."""
-        total = sum(f.Q.nbytes + f.RT.nbytes + f.eigenvalues.nbytes + f.zero.nbytes for f in self._fits)
+        total = sum(f.Q.nbytes + f.RT.nbytes + f.eigenvalues.nbytes + 2 * f.zero.nbytes for f in self._fits)
         return int(total + sum(w.nbytes for w in self._W) + self._X.nbytes)
 
     def params(self) -> dict:
@@ -527,7 +569,9 @@ class RFDiffusion:
                 "noise": self.noise, "seed": self.seed if not isinstance(self.seed, np.random.SeedSequence)
                 else str(self.seed.entropy), "fresh_W": self.fresh_W, "rcond": self.rcond,
                 "fit_converged": self.fit_converged, "max_truncation_bound": self.max_truncation_bound,
-                "zero_modes": sum(f.diagnostics["zero_modes"] for f in self._fits)}
+                "zero_modes": sum(f.diagnostics["zero_modes"] for f in self._fits),
+                "unresolved_modes": sum(f.diagnostics["unresolved_modes"] for f in self._fits),
+                "tau_resolved": None if math.isinf(self.tau_resolved) else self.tau_resolved}
 
     # ------------------------------------------------------------------ scores and samples
 
@@ -682,7 +726,9 @@ class RFDiffusion:
             best = float(fd_a[finite].min())
             tau_gen_gen = float(taus[finite][np.nonzero(fd_a[finite] <= best + quality_tol)[0][0]])
         arrays = dict(tau=taus, f_mem=f_mem_a, ci=np.array(ci), ci_exact=np.array(ci_exact), frechet=fd_a,
-                      distinct_copied=np.array(copied, dtype=np.int64), far_fraction=np.array(far))
+                      distinct_copied=np.array(copied, dtype=np.int64), far_fraction=np.array(far),
+                      resolved=np.array([bool(t <= self.tau_resolved) if math.isfinite(t) else
+                                         math.isinf(self.tau_resolved) for t in taus]))
         for a in arrays.values():
             a.setflags(write=False)
         return MemorizationCurve(

@@ -78,6 +78,52 @@ def fig_scaling(main: dict, out: Path) -> None:
     _save(fig, out, "generate_scaling")
 
 
+def _fit(points: list[tuple[float, float]]) -> dict:
+    """OLS slope of log tau on log n with a 95 % t interval (None when fewer than 3 points / 2 distinct n)."""
+    from scipy import stats
+
+    xs = [math.log(n) for n, _ in points]
+    ys = [math.log(t) for _, t in points]
+    if len(xs) < 3 or len(set(xs)) < 2:
+        return {"slope": None, "lo": None, "hi": None, "points": len(xs)}
+    fit = stats.linregress(xs, ys)
+    half = float(stats.t.ppf(0.975, len(xs) - 2) * fit.stderr)
+    return {"slope": float(fit.slope), "lo": float(fit.slope - half), "hi": float(fit.slope + half),
+            "intercept": float(fit.intercept), "points": len(xs), "n": sorted({int(n) for n, _ in points})}
+
+
+def onset_table(main: dict, levels=(0.01, 0.05), min_f_inf: float = 0.2) -> dict:
+    """tau_mem^gen per setting for the half-rise (stored) and absolute levels (read off the stored curves),
+    with exponents of tau against n per psi_p: over every setting, and over the memorizing regime only
+    (settings whose mean f_mem(inf) >= min_f_inf)."""
+    from rfdiff.generate.metrics import _log_crossing
+
+    rows = []
+    for r in main["results"]:
+        c = r["curve"]
+        tau = np.array([_tau(v) for v in c["tau"]])
+        f = np.array(c["f_mem"])
+        fin = np.isfinite(tau)
+        row = {"psi_p": r["point"]["psi_p"], "psi_n": r["point"]["psi_n"], "n": c["params"]["n"],
+               "seed": r["point"]["seed"], "f_inf": float(f[-1]), "half": c["tau_mem_gen"]}
+        for lev in levels:
+            v = _log_crossing(tau[fin], f[fin], lev)
+            row[f"level_{lev:g}"] = None if math.isnan(v) else v
+        rows.append(row)
+    f_inf_mean: dict = {}
+    for row in rows:
+        f_inf_mean.setdefault((row["psi_p"], row["psi_n"]), []).append(row["f_inf"])
+    out: dict = {"rows": rows, "min_f_inf": min_f_inf, "exponents": []}
+    for psi_p in sorted({row["psi_p"] for row in rows}):
+        for key in ["half", *[f"level_{lev:g}" for lev in levels]]:
+            sel = [row for row in rows if row["psi_p"] == psi_p and row[key] is not None]
+            mem = [row for row in sel if np.mean(f_inf_mean[(row["psi_p"], row["psi_n"])]) >= min_f_inf]
+            out["exponents"].append({"psi_p": psi_p, "definition": key,
+                                     "all": _fit([(row["n"], row[key]) for row in sel]),
+                                     "memorizing": _fit([(row["n"], row[key]) for row in mem])})
+    return out
+
+
 def onsets_by_setting(main: dict) -> dict:
     """Mean over seeds of the finite-size single-time onsets per (psi_p, psi_n)."""
     acc: dict = {}
@@ -259,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                                                            "frechet_min": float(np.min(s["frechet"][:-1]))}
                                for s in main_["settings"]]
         summary["exponents"] = main_["exponents"]
+        summary["onsets"] = onset_table(main_)
         summary["nstar"] = fig_nstar(main_, wide, dims, out)
         if theory:
             chosen = fig_onset(main_, theory, out)
@@ -282,6 +329,24 @@ def main(argv: list[str] | None = None) -> int:
             if fs_theories:
                 summary["onset_rule_finite_size"] = study.onset_rule(fs_measured, fs_theories,
                                                                      quantities=("tau_mem",))
+                # the same rules for the absolute-level onsets (geometric mean over the seeds that reached),
+                # in the memorizing regime only (f_mem(inf) >= 0.2: a level of 0.01-0.05 is then an onset,
+                # not a point near the top of a low plateau)
+                rows = summary["onsets"]["rows"]
+                for lev in ("level_0.01", "level_0.05"):
+                    meas, th_fs = [], []
+                    for s, thf in zip([c for c in chosen if (c["psi_p"], c["psi_n"]) in fs], fs_theories):
+                        if s.get("f_mem_inf", {}).get("mean", 0.0) < 0.2:
+                            continue
+                        vals = [r[lev] for r in rows if (r["psi_p"], r["psi_n"]) == (s["psi_p"], s["psi_n"])
+                                and r[lev] is not None]
+                        if vals:
+                            meas.append((s["psi_p"], s["psi_n"], float(np.exp(np.mean(np.log(vals))))))
+                            th_fs.append(thf)
+                    if meas:
+                        summary[f"onset_rule_finite_size_{lev}"] = study.onset_rule(meas, th_fs,
+                                                                                    quantities=("tau_mem",))
+                        summary[f"onset_rule_{lev}"] = study.onset_rule(meas, ths)
     if grid:
         summary["grid"] = fig_grid(grid, out)
     if project:
