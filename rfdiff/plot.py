@@ -426,7 +426,8 @@ def memorization(
     return ax
 
 
-def tau_mem_scaling(study: Any, ax: Axes | None = None, *, title: str | None = None) -> Axes:
+def tau_mem_scaling(study: Any, ax: Axes | None = None, *, title: str | None = None,
+                    exponents: Sequence[dict] | None = None, min_f_inf: float | None = None) -> Axes:
     """tau_mem^gen against n per psi_p (geometric mean over seeds, 95 % interval) with the fitted power laws.
 
     Parameters
@@ -434,6 +435,11 @@ def tau_mem_scaling(study: Any, ax: Axes | None = None, *, title: str | None = N
     study : MemorizationStudy or its ``to_dict()``
     ax : matplotlib Axes, optional
     title : str, optional
+    exponents : sequence of dict, optional
+        Fits to draw instead of the study's own (keys psi_p, slope, lo, hi, intercept; optional ``n``, the
+        n it was fitted on, which limits the line).
+    min_f_inf : float, optional
+        Draw settings whose mean f_mem(inf) is below this as open markers (outside a fit's regime).
 
     Returns
     -------
@@ -452,7 +458,8 @@ def tau_mem_scaling(study: Any, ax: Axes | None = None, *, title: str | None = N
     'log'
     """
     settings = _study_settings(study)
-    exponents = study.exponents if hasattr(study, "exponents") else study.get("exponents", [])
+    if exponents is None:
+        exponents = study.exponents if hasattr(study, "exponents") else study.get("exponents", [])
     ax = _axes(ax)
     for j, psi_p in enumerate(sorted({s["psi_p"] for s in settings})):
         col = f"C{j}"
@@ -463,11 +470,19 @@ def tau_mem_scaling(study: Any, ax: Axes | None = None, *, title: str | None = N
         g = np.array([s["tau_mem_gen"]["geomean"] for s in rows])
         lo = np.array([s["tau_mem_gen"]["lo"] for s in rows])
         hi = np.array([s["tau_mem_gen"]["hi"] for s in rows])
-        ax.errorbar(n, g, yerr=np.vstack([g - lo, hi - g]), fmt="o", color=col, capsize=3, mfc="none",
-                    label=rf"measured, $\psi_p$ = {psi_p:g} (p = {rows[0]['p']})")
+        inside = np.ones(n.size, dtype=bool)
+        if min_f_inf is not None:
+            inside = np.array([s.get("f_mem_inf", {}).get("mean", 1.0) >= min_f_inf for s in rows])
+        labels = (rf"measured, $\psi_p$ = {psi_p:g} (p = {rows[0]['p']})",
+                  rf"$\psi_p$ = {psi_p:g}, $f_{{mem}}(\infty)$ < {min_f_inf}")
+        for mask, fill, lab in ((inside, col, labels[0]), (~inside, "none", labels[1])):
+            if mask.any():
+                ax.errorbar(n[mask], g[mask], yerr=np.vstack([g - lo, hi - g])[:, mask], fmt="o", color=col,
+                            capsize=3, mfc=fill, label=lab)
         for ex in exponents:
             if ex["psi_p"] == psi_p and ex.get("slope") is not None:
-                nn = np.geomspace(n.min() / 1.3, n.max() * 1.3, 50)
+                span = ex.get("n") or n
+                nn = np.geomspace(min(span) / 1.3, max(span) * 1.3, 50)
                 ax.plot(nn, np.exp(ex["intercept"]) * nn ** ex["slope"], "-", color=col, lw=1.2,
                         label=rf"fit $\tau \propto n^{{{ex['slope']:.2f}}}$ "
                               rf"[{ex['lo']:.2f}, {ex['hi']:.2f}]")

@@ -58,9 +58,12 @@ def fig_curves(main: dict, out: Path) -> None:
     _save(fig, out, "generate_curves")
 
 
-def fig_scaling(main: dict, out: Path) -> None:
+def fig_scaling(main: dict, out: Path, onsets: dict) -> None:
     fig, (a, b) = plt.subplots(1, 2, figsize=(13, 4.6), layout="constrained")
-    plot.tau_mem_scaling(main, ax=a)
+    fits = [dict(e["memorizing"], psi_p=e["psi_p"]) for e in onsets["exponents"] if e["definition"] == "half"]
+    plot.tau_mem_scaling(main, ax=a, exponents=fits, min_f_inf=onsets["min_f_inf"],
+                         title=f"onset of memorization in samples, d = {main['settings'][0]['d']} "
+                               f"(fits over the settings with f_mem(inf) >= {onsets['min_f_inf']})")
     for j, psi_p in enumerate(sorted({s["psi_p"] for s in main["settings"]})):
         rows = [s for s in main["settings"] if s["psi_p"] == psi_p and s["tau_gen_gen"]["geomean"]]
         n = np.array([s["n"] for s in rows], float)
@@ -298,7 +301,6 @@ def main(argv: list[str] | None = None) -> int:
     summary: dict = {}
     if main_:
         fig_curves(main_, out)
-        fig_scaling(main_, out)
         keys = ("psi_p", "psi_n", "n", "p", "d", "seeds", "tau_mem_gen", "tau_gen_gen", "frechet_floor",
                 "frechet_train")
         summary["settings"] = [{k: s[k] for k in keys} | {"f_mem_inf": s.get("f_mem_inf"),
@@ -306,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
                                for s in main_["settings"]]
         summary["exponents"] = main_["exponents"]
         summary["onsets"] = onset_table(main_)
+        fig_scaling(main_, out, summary["onsets"])
         summary["nstar"] = fig_nstar(main_, wide, dims, out)
         if theory:
             chosen = fig_onset(main_, theory, out)

@@ -7,6 +7,7 @@
     python docs/data/generate/run.py theory    # Q3: single-time theory on the grid for every (psi_p, psi_n)
     python docs/data/generate/run.py project   # 2-D projections of samples (window and tau = inf)
     python docs/data/generate/run.py noise     # exact vs Monte Carlo (m = 1, 16) vs Gaussian-equivalent
+    python docs/data/generate/run.py inf       # f_mem at tau = inf of every main point (same sampler seed)
     python docs/data/generate/run.py all
 
 Each part is a sweep (rfdiff.sweep, ``--workers`` processes, default 1) with a resumable cache
@@ -93,10 +94,11 @@ def run_theory(workers: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=["main", "wide", "dims", "grid", "theory", "project", "noise", "all"])
+    ap.add_argument("part", choices=["main", "wide", "dims", "grid", "theory", "project", "noise", "inf",
+                                     "all"])
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
-    parts = (["main", "wide", "dims", "grid", "theory", "project", "noise"] if args.part == "all"
+    parts = (["main", "wide", "dims", "grid", "theory", "project", "noise", "inf"] if args.part == "all"
              else [args.part])
     for part in parts:
         if part in ("main", "wide"):
@@ -116,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
             grid = [{**COMMON, "psi_p": 64.0, "psi_n": 1.0, "seed": 0, "flow": False, "tau": [1e3, "inf"],
                      "n_samples": 500, "project": [1e3, 1e6, "inf"]}]
             run_points("project", grid, args.workers)
+        elif part == "inf":
+            # tau = inf alone for every main point, with the same sampler seed as main (common random
+            # numbers): the pseudo-inverse on the resolved modes of U (the main run predates the floor)
+            spec = PARTS["main"]
+            grid = [{**COMMON, "flow": False, "tau": ["inf"], "psi_p": a, "psi_n": b, "seed": s}
+                    for a in spec["psi_p"] for b in spec["psi_n"] for s in spec["seeds"]]
+            run_points("inf", grid, args.workers)
         elif part == "noise":
             base = {**COMMON, "psi_p": 64.0, "psi_n": 1.0, "flow": False,
                     "tau": [1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, "inf"]}
