@@ -2,10 +2,11 @@
 
     python docs/data/generate/figures.py [--out docs/img]
 
-Reads main.json, wide.json, dims.json, grid.json, theory.json, project.json, noise.json (those present)
-beside this file; writes docs/img/generate_*.png and docs/data/generate/summary.json (the numbers quoted
-in docs/generate.md: f_mem(inf), tau_mem^gen and tau_gen^gen with intervals, the exponents, the onset
-rule, the sensitivity to the grid).
+Reads main.json, wide.json, dims.json, grid.json, theory.json, project.json, noise.json, inf.json (those
+present) beside this file (inf.json, when present, replaces main's tau = inf entries: see run.py inf);
+writes docs/img/generate_*.png and docs/data/generate/summary.json (the numbers quoted in
+docs/generate.md: f_mem(inf), tau_mem^gen and tau_gen^gen with intervals, the exponents, the onset rule,
+the sensitivity to the grid).
 """
 
 from __future__ import annotations
@@ -290,6 +291,40 @@ def noise_summary(noise: dict) -> list:
     return out
 
 
+def apply_inf(main: dict, inf: dict) -> dict:
+    """Replace the tau = inf entries of main's curves by inf.json's (the pseudo-inverse on the resolved
+    modes of U; same fits and sampler seed), re-read the half-rise and re-aggregate. Returns the changes."""
+    from rfdiff.generate.metrics import _log_crossing
+
+    new = {(r["point"]["psi_p"], r["point"]["psi_n"], r["point"]["seed"]): r["curve"] for r in inf["results"]}
+    changes = []
+    for r in main["results"]:
+        c = r["curve"]
+        key = (r["point"]["psi_p"], r["point"]["psi_n"], r["point"]["seed"])
+        if key not in new or c["tau"][-1] != "inf":
+            continue
+        ci = new[key]
+        changes.append({"psi_p": key[0], "psi_n": key[1], "seed": key[2], "old": c["f_mem"][-1],
+                        "new": ci["f_mem"][-1], "unresolved_modes": ci["params"].get("unresolved_modes")})
+        for k in ("f_mem", "frechet", "distinct_copied", "far_fraction"):
+            if k in c and k in ci:
+                c[k][-1] = ci[k][-1]
+        for k in ("ci", "ci_exact"):
+            c[k][-1] = ci[k][-1]
+        tau = np.array([_tau(v) for v in c["tau"]])
+        f = np.array(c["f_mem"])
+        fin = np.isfinite(tau)
+        n_samples = c["n_samples"]
+        level = 0.5 * f[-1] if f[-1] * n_samples >= c.get("min_count", 20) else math.nan
+        half = math.nan if math.isnan(level) else _log_crossing(tau[fin], f[fin], level)
+        c["tau_mem_gen"] = None if math.isnan(half) else half
+        c["mem_level"] = None if math.isnan(level) else level
+    settings, exponents = study._aggregate(main["results"])
+    main["settings"], main["exponents"] = settings, exponents
+    return {"replaced": len(changes), "max_abs_change": max((abs(x["new"] - x["old"]) for x in changes),
+                                                            default=0.0), "changes": changes}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(HERE.parents[1] / "img"))
@@ -299,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     main_, wide, dims, grid, theory = (load(n) for n in ("main", "wide", "dims", "grid", "theory"))
     project, noise = load("project"), load("noise")
     summary: dict = {}
+    inf = load("inf")
+    if main_ and inf:
+        summary["inf_recomputed"] = apply_inf(main_, inf)
     if main_:
         fig_curves(main_, out)
         keys = ("psi_p", "psi_n", "n", "p", "d", "seeds", "tau_mem_gen", "tau_gen_gen", "frechet_floor",
