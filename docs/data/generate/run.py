@@ -121,9 +121,17 @@ def main(argv: list[str] | None = None) -> int:
         elif part == "inf":
             # tau = inf alone for every main point, with the same sampler seed as main (common random
             # numbers): the pseudo-inverse on the resolved modes of U (the main run predates the floor)
-            spec = PARTS["main"]
-            grid = [{**COMMON, "flow": False, "tau": ["inf"], "psi_p": a, "psi_n": b, "seed": s}
-                    for a in spec["psi_p"] for b in spec["psi_n"] for s in spec["seeds"]]
+            # only the points whose fit has unresolved modes at some time (smallest kept eigenvalue at or
+            # below p (truncation bound + quadrature error)): for the others tau = inf is unchanged
+            main = json.loads((HERE / "main.json").read_text())
+            grid = []
+            for r in main["results"]:
+                p = r["curve"]["params"]["p"]
+                if any(i["lambda_min_kept"] <= p * (i["truncation_bound"] + i["quad_error"])
+                       for i in r["fit"]["info"]):
+                    pt = r["point"]
+                    grid.append({**COMMON, "flow": False, "tau": ["inf"], "psi_p": pt["psi_p"],
+                                 "psi_n": pt["psi_n"], "seed": pt["seed"]})
             run_points("inf", grid, args.workers)
         elif part == "noise":
             base = {**COMMON, "psi_p": 64.0, "psi_n": 1.0, "flow": False,
