@@ -127,6 +127,7 @@ def curves(
     color: Any = None,
     label: str | None = None,
     markers: int = 24,
+    model: RFModel | None = None,
 ) -> Axes:
     """Learning curves against tau: theory as lines, finite-size gradient flow as markers.
 
@@ -151,6 +152,10 @@ def curves(
         Legend label (prefixed to the quantity's name when several are drawn).
     markers : int
         At most this many simulation markers per curve (the rest of the grid is skipped).
+    model : RFModel, optional
+        The model of ``lc_or_model`` when it is a LearningCurves: names psi_p, psi_n, t and sigma in
+        the title (LearningCurves do not carry their parameters). Without it, and without a model as
+        first argument, no title is set.
 
     Returns
     -------
@@ -174,6 +179,7 @@ def curves(
         raise ValueError(f"tau_scale and value_scale must be finite numbers > 0, got {tau_scale!r}, "
                          f"{value_scale!r}")
     if isinstance(lc_or_model, RFModel):
+        model = lc_or_model
         lc = lc_or_model.learning_curves(np.logspace(-1, 6, 141) if tau is None else np.asarray(tau, float))
     else:
         if tau is not None:
@@ -200,9 +206,16 @@ def curves(
     values = np.concatenate([np.asarray(getattr(lc, q)) for q in quantities])
     if np.all(values > 0) and values.max() / values.min() > 20:
         ax.set_yscale("log")
-    ax.set_xlabel(r"$\tau$" if tau_scale == 1.0 else r"$\tau / \tau_0$")
+    ax.set_xlabel(r"$\tau$ (training time $k\eta/d^2$)" if tau_scale == 1.0 else r"$\tau / \tau_0$")
     if not several:
         ax.set_ylabel(_CURVE_STYLE[quantities[0]][1])
+    else:
+        ax.set_ylabel("loss" if "score" not in quantities else r"loss, $E_{score}$")
+    if model is not None:
+        ax.set_title(rf"$\psi_p$ = {model.psi_p:g}, $\psi_n$ = {model.psi_n:g}, $t$ = {model.t:g}, "
+                     rf"$\sigma$ = {model.activation.name}" + ("" if not flows else
+                                                               f"; markers: d = {flows[0].matrices.d}, "
+                                                               f"{len(flows)} seed(s)"), fontsize=10)
     ax.legend(fontsize=8)
     return ax
 
@@ -313,7 +326,7 @@ def phase(
 
 
 def _study_settings(study: Any) -> list[dict]:
-    """Settings dicts from a MemorizationStudy, its to_dict(), a MemorizationCurve or a list of those."""
+    """Settings dicts from a MemorizationStudy, its summary(), a MemorizationCurve or a list of those."""
     if hasattr(study, "settings"):
         return list(study.settings)
     if isinstance(study, dict) and "settings" in study:
@@ -324,7 +337,7 @@ def _study_settings(study: Any) -> list[dict]:
         if isinstance(c, dict) and "f_mem" in c and "psi_n" in c:
             out.append(c)
             continue
-        d = c.to_dict() if hasattr(c, "to_dict") else c
+        d = c.summary() if hasattr(c, "summary") else c
         par = d["params"]
         k = len(d["f_mem"])
         out.append({"psi_p": par["psi_p"], "psi_n": par["psi_n"], "n": par["n"], "p": par["p"], "d": par["d"],
@@ -360,7 +373,7 @@ def memorization(
 
     Parameters
     ----------
-    study : MemorizationStudy, its ``to_dict()``, MemorizationCurve or a list of curves/settings
+    study : MemorizationStudy, its ``summary()``, MemorizationCurve or a list of curves/settings
     ax : matplotlib Axes, optional
     quantity : {"f_mem", "frechet"}
     title : str, optional
@@ -432,7 +445,7 @@ def tau_mem_scaling(study: Any, ax: Axes | None = None, *, title: str | None = N
 
     Parameters
     ----------
-    study : MemorizationStudy or its ``to_dict()``
+    study : MemorizationStudy or its ``summary()``
     ax : matplotlib Axes, optional
     title : str, optional
     exponents : sequence of dict, optional
@@ -572,7 +585,7 @@ def onset_times(
     >>> onset_times(th, 3e3).get_yscale()
     'log'
     """
-    th = theory.to_dict() if hasattr(theory, "to_dict") else theory
+    th = theory.summary() if hasattr(theory, "summary") else theory
     t = np.asarray(th["times"], dtype=float)
     ax = _axes(ax)
     names = {"tau_mem": r"$\tau_{mem}(t)$ spectral ($\rho_1$ edge)",

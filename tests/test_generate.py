@@ -259,7 +259,7 @@ def test_copies_plus_tiny_noise_are_memorized_and_intervals():
     # 4000 resamples scatter by ~0.002
     assert fm.ci[0] == pytest.approx(0.469, abs=0.005) and fm.ci[1] == pytest.approx(0.531, abs=0.005)
     assert fm.ci_exact[0] == pytest.approx(stats.beta.ppf(0.025, 500, 501), rel=1e-12)
-    assert fm.to_dict()["distinct_copied"] == fm.distinct_copied
+    assert fm.summary()["distinct_copied"] == fm.distinct_copied
     again = generate.memorization_fraction(half, train, n_boot=4000, seed=1)
     assert again.ci == fm.ci
     strict = generate.memorization_fraction(half, train, threshold=1e-6)
@@ -408,8 +408,18 @@ def test_memorization_curve_structure(small_model):
     mc = small_model.memorization_curve([1.0, 1e3, np.inf], n_samples=300, seed=2, floor_reps=4)
     assert mc.tau[-1] == np.inf and mc.f_mem.shape == (3,) and mc.ci.shape == (3, 2)
     assert np.all(mc.ci[:, 0] <= mc.f_mem) and np.all(mc.f_mem <= mc.ci[:, 1])
-    out = json.loads(json.dumps(mc.to_dict()))
+    out = json.loads(json.dumps(mc.summary()))
     assert out["tau"][-1] == "inf" and out["params"]["n"] == 12
+    # the typed round trip of rfdiff.io (strict JSON in between): every field back, bit for bit
+    back = rfdiff.io.from_dict(json.loads(json.dumps(mc.to_dict(), allow_nan=False)))
+    assert isinstance(back, generate.MemorizationCurve)
+    for name in ("tau", "f_mem", "ci", "ci_exact", "frechet", "distinct_copied", "far_fraction", "resolved"):
+        assert np.array_equal(getattr(back, name), getattr(mc, name)), name
+    assert back.frechet_floor == mc.frechet_floor and back.params == mc.params
+    assert back.tau_mem_gen == mc.tau_mem_gen or (np.isnan(back.tau_mem_gen) and np.isnan(mc.tau_mem_gen))
+    fm = generate.memorization_fraction(small_model.sample(50, tau=np.inf, seed=3), small_model.train_data)
+    fb = generate.MemorizationFraction.from_dict(json.loads(json.dumps(fm.to_dict())))
+    assert fb.ci == fm.ci and np.array_equal(fb.ratio, fm.ratio) and np.array_equal(fb.nearest, fm.nearest)
 
 
 def test_rf_diffusion_validation():
@@ -445,7 +455,9 @@ def test_study_on_an_executor_aggregates_over_seeds():
     s = st.settings[0]
     f = np.array([r["curve"]["f_mem"] for r in st.results if r["point"]["psi_n"] == 1.0])
     assert np.allclose(s["f_mem"], f.mean(0)) and np.allclose(s["f_mem_sem"], f.std(0, ddof=1) / np.sqrt(2))
-    json.dumps(st.to_dict())
+    json.dumps(st.summary())
+    back = study.MemorizationStudy.from_dict(json.loads(json.dumps(st.to_dict(), allow_nan=False)))
+    assert back.settings == json.loads(json.dumps(st.summary()))["settings"]
     # the same point twice gives the same numbers (a pure function of the point)
     again = study.curve_point(st.results[0]["point"])
     assert again["curve"]["f_mem"] == st.results[0]["curve"]["f_mem"]
@@ -502,7 +514,10 @@ def test_single_time_theory_marks_failures_instead_of_numbers(monkeypatch):
         th = study.single_time_theory(8, 2, [0.1, 1.0], executor=ex)
     assert not th.available.any() and np.all(np.isnan(th.tau_mem))
     assert all("ResolventConvergenceError" in e for e in th.errors)
-    assert th.to_dict()["tau_mem"] == [None, None]
+    assert th.summary()["tau_mem"] == [None, None]
+    back = study.SingleTimeTheory.from_dict(json.loads(json.dumps(th.to_dict())))
+    assert back.errors == th.errors and np.all(np.isnan(back.tau_mem)) and not back.available.any()
+    assert study.SingleTimeTheory.from_summary(th.summary()).errors == th.errors
 
 
 def test_cli_generate_json_csv_and_bad_input(capsys):
@@ -515,6 +530,8 @@ def test_cli_generate_json_csv_and_bad_input(capsys):
     gm = generate.RFDiffusion(psi_p=4, psi_n=2, d=4, times=np.geomspace(1e-2, 3, 5), noise="gaussian")
     mc = gm.memorization_curve([1.0, 1e3, np.inf], n_samples=100, seed=1)
     assert data["curve"]["f_mem"] == mc.f_mem.tolist() and data["curve"]["tau"][-1] == "inf"
+    assert data["command"] == "generate" and data["parameters"]["d"] == 4 and "f_mem" in data["units"]
+    assert data["rfdiff_version"] and data["unavailable"] == {}
     assert data["fit"]["converged"] is True
     assert main([*args, "--csv"]) == 0
     rows = capsys.readouterr().out.strip().splitlines()
@@ -523,6 +540,29 @@ def test_cli_generate_json_csv_and_bad_input(capsys):
         main(["generate", "--tau", "10,1"])
     assert exc.value.code == 2
     assert "--tau" in capsys.readouterr().err
+
+
+def test_cli_generate_numerical_failure_gives_partial_output_and_exit_3(capsys, monkeypatch, tmp_path):
+    from rfdiff.cli import main
+    from rfdiff.errors import QuadratureError
+
+    def fail(self, *args, **kwargs):
+        raise QuadratureError("planted failure")
+
+    monkeypatch.setattr(generate.RFDiffusion, "memorization_curve", fail)
+    args = ["generate", "--psi-p", "4", "--psi-n", "2", "--d", "4", "--times", "1e-2:3:4", "--noise",
+            "gaussian", "--tau", "1,inf", "--n-samples", "50"]
+    assert main([*args, "--json"]) == 3
+    out = capsys.readouterr()
+    data = json.loads(out.out)
+    assert data["curve"] is None and "planted failure" in data["unavailable"]["curve"]
+    assert data["fit"]["p"] == 16 and data["fit"]["converged"] is True
+    assert "planted failure" in out.err and "Traceback" not in out.err
+    # an unwritable plot path is refused before any computation (exit 2, one line)
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--plot", str(tmp_path / "missing" / "f.png")])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert exc.value.code == 2 and "error" in last and "--plot" in last and "does not exist" in last
 
 
 @pytest.mark.slow

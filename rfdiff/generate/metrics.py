@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from ..io import Serializable
 from . import _kernels
 
 __all__ = [
@@ -86,7 +87,7 @@ def nearest_neighbours(x: np.ndarray, train: np.ndarray, *, threads: int | None 
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class MemorizationFraction:
+class MemorizationFraction(Serializable):
     """The memorization fraction of a set of samples with its intervals.
 
     Attributes
@@ -127,8 +128,9 @@ class MemorizationFraction:
         """How many distinct training points the memorized samples copy."""
         return int(np.unique(self.nearest[self.memorized]).size)
 
-    def to_dict(self, per_sample: bool = False) -> dict:
-        """JSON-ready summary (per-sample arrays only with ``per_sample=True``)."""
+    def summary(self, per_sample: bool = False) -> dict:
+        """Plain JSON-ready summary (per-sample arrays only with ``per_sample=True``); :meth:`to_dict` /
+        :meth:`from_dict` (rfdiff.io) are the typed round trip with every array."""
         out = {"fraction": self.fraction, "ci": list(self.ci), "ci_exact": list(self.ci_exact),
                "threshold": self.threshold, "n_boot": self.n_boot, "n_samples": self.n_samples,
                "n_train": self.n_train, "distinct_copied": self.distinct_copied}
@@ -272,7 +274,7 @@ def frechet_distance(x: np.ndarray, cov: np.ndarray, mean: np.ndarray | None = N
 
 
 @dataclass(frozen=True)
-class FrechetFloor:
+class FrechetFloor(Serializable):
     """The Fréchet distance of ``n_samples`` fresh draws of the law itself: its finite-sample floor.
 
     Attributes
@@ -287,9 +289,9 @@ class FrechetFloor:
     n_samples: int
     reps: int
 
-    def to_dict(self) -> dict:
-        """JSON-ready dictionary."""
-        return dict(self.__dict__)
+    def summary(self) -> dict:
+        """Plain JSON-ready dictionary of the fields."""
+        return {"mean": self.mean, "sd": self.sd, "n_samples": self.n_samples, "reps": self.reps}
 
 
 def frechet_floor(cov: np.ndarray, n_samples: int, *, reps: int = 8,

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from .. import simulate
+from ..io import Serializable
 from ..model import DataSpectrum, RFModel
 from . import _kernels
 from .metrics import (
@@ -220,7 +221,7 @@ class RFScore:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class MemorizationCurve:
+class MemorizationCurve(Serializable):
     """f_mem and the Fréchet distance of the samples against the training time tau.
 
     Attributes
@@ -291,15 +292,17 @@ class MemorizationCurve:
     seconds: float
     params: dict
 
-    def to_dict(self) -> dict:
-        """JSON-ready dictionary (inf tau as the string "inf", nan as None)."""
+    def summary(self) -> dict:
+        """Plain JSON-ready dictionary (inf tau as the string "inf", nan as None): the form the study
+        caches and the plots read. :meth:`to_dict` / :meth:`from_dict` (rfdiff.io) are the typed round
+        trip."""
         def num(v: float) -> float | str | None:
             return None if math.isnan(v) else "inf" if math.isinf(v) else float(v)
 
         return {
             "tau": [num(v) for v in self.tau], "f_mem": self.f_mem.tolist(), "ci": self.ci.tolist(),
             "ci_exact": self.ci_exact.tolist(), "frechet": self.frechet.tolist(),
-            "frechet_floor": self.frechet_floor.to_dict(), "frechet_train": self.frechet_train,
+            "frechet_floor": self.frechet_floor.summary(), "frechet_train": self.frechet_train,
             "distinct_copied": self.distinct_copied.tolist(), "far_fraction": self.far_fraction.tolist(),
             "resolved": self.resolved.tolist(),
             "tau_mem_gen": num(self.tau_mem_gen), "tau_gen_gen": num(self.tau_gen_gen),

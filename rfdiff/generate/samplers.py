@@ -49,6 +49,8 @@ from typing import Literal
 
 import numpy as np
 
+from ..io import Serializable
+
 __all__ = ["DiscretizationError", "check_times", "discretization_error", "sample"]
 
 Method = Literal["sde", "ode"]
@@ -237,7 +239,7 @@ def sample(
 
 
 @dataclass(frozen=True, eq=False)
-class DiscretizationError:
+class DiscretizationError(Serializable):
     """Exact output law of the sampler for N(0, Sigma) data and the exact score, against the truth.
 
     Attributes
@@ -269,8 +271,8 @@ class DiscretizationError:
     integrator: str
     times: np.ndarray
 
-    def to_dict(self) -> dict:
-        """JSON-ready dictionary."""
+    def summary(self) -> dict:
+        """Plain JSON-ready dictionary (arrays as lists)."""
         return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
 
 

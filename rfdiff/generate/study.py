@@ -33,6 +33,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import NumericalError
+from ..io import Serializable
 from ..model import DataSpectrum, RFModel
 from ..sweep import sweep
 from .metrics import _log_crossing, frechet_distance
@@ -94,7 +95,7 @@ def curve_point(point: dict) -> dict:
     Returns
     -------
     dict
-        ``point`` (completed), ``curve`` (:meth:`MemorizationCurve.to_dict`), ``frechet_train`` (the
+        ``point`` (completed), ``curve`` (:meth:`MemorizationCurve.summary`), ``frechet_train`` (the
         training set's own Fréchet distance to the law: the best a model that reproduces X can do),
         ``fit`` (seconds, bytes, per-time diagnostics), ``flow`` (optional), ``projection`` (optional).
 
@@ -116,7 +117,7 @@ def curve_point(point: dict) -> dict:
                                level=pt["level"] if pt["level"] == "half" else float(pt["level"]),
                                min_count=int(pt["min_count"]))
     out: dict[str, Any] = {
-        "point": pt, "curve": mc.to_dict(),
+        "point": pt, "curve": mc.summary(),
         "frechet_train": frechet_distance(gm.train_data, np.diag(gm.target_covariance())),
         "fit": {"seconds": gm.fit_seconds, "memory_bytes": gm.memory_bytes, "info": gm.fit_info},
         "flow": None, "projection": None,
@@ -146,7 +147,7 @@ def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
 
 
 @dataclass(frozen=True)
-class MemorizationStudy:
+class MemorizationStudy(Serializable):
     """Memorization curves over (psi_p, psi_n, seed), aggregated over seeds.
 
     Attributes
@@ -170,8 +171,8 @@ class MemorizationStudy:
     level: float | str
     seconds: float
 
-    def to_dict(self) -> dict:
-        """JSON-ready dictionary."""
+    def summary(self) -> dict:
+        """Plain JSON-ready dictionary of the fields (the form of ``docs/data/generate/*.json``)."""
         return {"results": self.results, "settings": self.settings, "exponents": self.exponents,
                 "level": self.level, "seconds": self.seconds}
 
@@ -311,7 +312,7 @@ def _theory_point(point: dict) -> dict:
 
 
 @dataclass(frozen=True)
-class SingleTimeTheory:
+class SingleTimeTheory(Serializable):
     """The single-time theory at every time of a grid (spectral and dynamical timescales).
 
     Attributes
@@ -341,8 +342,8 @@ class SingleTimeTheory:
     errors: list = field(default_factory=list)
 
     @classmethod
-    def from_dict(cls, data: dict) -> SingleTimeTheory:
-        """Rebuild from :meth:`to_dict` output (e.g. read back from JSON)."""
+    def from_summary(cls, data: dict) -> SingleTimeTheory:
+        """Rebuild from :meth:`summary` output (e.g. read back from JSON)."""
         def col(key: str) -> np.ndarray:
             return np.array([math.nan if v is None else float(v) for v in data[key]])
 
@@ -359,8 +360,8 @@ class SingleTimeTheory:
         """available and no warning."""
         return self.available & np.array([not w for w in self.warned], dtype=bool)
 
-    def to_dict(self) -> dict:
-        """JSON-ready dictionary (nan as None)."""
+    def summary(self) -> dict:
+        """Plain JSON-ready dictionary (nan as None); :meth:`from_summary` reads it back."""
         out: dict[str, Any] = {"psi_p": self.psi_p, "psi_n": self.psi_n, "times": self.times.tolist()}
         for key in ("tau_mem", "tau_mem_loss", "tau_mem_asymptotic", "tau_gen", "tau_mem_dyn", "tau_gen_dyn"):
             out[key] = [_json_num(v) for v in getattr(self, key)]
@@ -527,7 +528,7 @@ def onset_rule(
 
 
 @dataclass(frozen=True)
-class MemorizationReport:
+class MemorizationReport(Serializable):
     """The data of the report section "memorization in samples".
 
     Attributes
@@ -551,9 +552,9 @@ class MemorizationReport:
     config: dict
     seconds: float
 
-    def to_dict(self) -> dict:
-        """JSON-ready dictionary."""
-        return {"study": self.study.to_dict(), "theory": [th.to_dict() for th in self.theory],
+    def summary(self) -> dict:
+        """Plain JSON-ready dictionary."""
+        return {"study": self.study.summary(), "theory": [th.summary() for th in self.theory],
                 "onset": self.onset, "projection": self.projection, "config": self.config,
                 "seconds": self.seconds}
 
@@ -586,7 +587,7 @@ def report_data(
     >>> from concurrent.futures import ThreadPoolExecutor
     >>> with ThreadPoolExecutor(1) as ex:
     ...     rep = report_data("tiny", executor=ex)
-    >>> sorted(rep.to_dict())
+    >>> sorted(rep.summary())
     ['config', 'onset', 'projection', 'seconds', 'study', 'theory']
     """
     if preset not in REPORT_PRESETS:

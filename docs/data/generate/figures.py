@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["nstar"] = fig_nstar(main_, wide, dims, out)
         if theory:
             chosen = fig_onset(main_, theory, out)
-            ths = [study.SingleTimeTheory.from_dict(t) for t in theory["theories"]]
+            ths = [study.SingleTimeTheory.from_summary(t) for t in theory["theories"]]
             measured = [(s["psi_p"], s["psi_n"], s["tau_mem_gen"]["geomean"]) for s in chosen]
             summary["onset_rule"] = study.onset_rule(measured, ths)
             summary["theory_unavailable"] = {

@@ -65,7 +65,7 @@ def run_study(name: str, workers: int) -> None:
     psi_p, psi_n, seeds = spec.pop("psi_p"), spec.pop("psi_n"), spec.pop("seeds")
     st = study.memorization_study(psi_p, psi_n, seeds, workers=workers, cache=str(HERE / f"{name}.jsonl"),
                                   progress=_progress(name), **spec)
-    _write(name, st.to_dict())
+    _write(name, st.summary())
 
 
 def run_points(name: str, grid: list[dict], workers: int) -> None:
@@ -86,7 +86,7 @@ def run_theory(workers: int) -> None:
             for b in spec["psi_n"]:
                 th = study.single_time_theory(a, b, times, workers=workers,
                                               cache=str(HERE / "theory.jsonl"))
-                out.append(th.to_dict())
+                out.append(th.summary())
                 print(f"[theory] psi_p={a:g} psi_n={b:g}: {int(th.available.sum())}/{times.size} available, "
                       f"{int(th.reliable.sum())} without warnings", file=sys.stderr, flush=True)
     _write("theory", {"theories": out})
