@@ -308,6 +308,16 @@ def small_model():
                                 flow_tau=[0.0, 10.0, 1e3, 1e6])
 
 
+def test_tanh_score_is_odd_so_the_sampler_law_is_symmetric(small_model):
+    # sigma = tanh is odd, so s(-x) = -s(x) exactly at every tau and t (docs/generate.md Q4: half of the
+    # copies at tau = inf land on -x_i, which the nearest-neighbour criterion against X does not count)
+    x = np.random.default_rng(0).standard_normal((5, 6))
+    for tau in (10.0, np.inf):
+        score = small_model.score(tau)
+        for t in (small_model.times[0], small_model.times[-1]):
+            np.testing.assert_array_equal(score(-x, t), -score(x, t))
+
+
 def test_train_data_is_the_simulator_draw(small_model):
     W, X = simulate.sample_problem(rfdiff.RFModel(4, 2, 0.1), 6, seed=3)
     assert np.array_equal(small_model.train_data, X) and np.array_equal(small_model.W, W)

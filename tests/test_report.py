@@ -24,7 +24,7 @@ from rfdiff.cli import main
 from rfdiff.report import Gap, Report, ReportConfig, power_fit
 
 FIGURES = ("fig4_spectrum", "spectrum_anisotropic", "spectrum_dscan", "fig5_curves", "fig5_collapse",
-           "exact_curves", "timescales", "phase_maps")
+           "exact_curves", "timescales", "phase_maps", "memorization_curves", "memorization_samples")
 
 
 def run_cli(capsys, *argv):
@@ -99,6 +99,28 @@ def test_tiny_report_physics(tiny):
         assert 0.5 * psi_p < ns < psi_p
 
 
+def test_tiny_report_memorization_in_samples(tiny):
+    _, out, loaded = tiny
+    rep = loaded.sections["memorization"]
+    cfg = loaded.config
+    assert [s["psi_n"] for s in rep.study.settings] == list(cfg.mem_psi_n)
+    s0 = rep.study.settings[0]  # n = 4 training points at d = 4
+    assert s0["tau"][-1] == "inf" and s0["n"] == round(cfg.mem_psi_n[0] * cfg.mem_d)
+    # at tau = 1 the score is still ~0 (A_k(0) = 0), so samples are noise far from the 4 points: no copy;
+    # at tau = inf the model interpolates and copies: f_mem(inf) = 0.53 measured with 200 samples (binomial
+    # s.e. 0.035), so 0.2 is ~9 s.e. below it
+    assert s0["f_mem"][0] == 0.0 and s0["f_mem"][-1] > 0.2
+    # the single-time theory is there at the configured t, one per psi_n, and the onset is read
+    assert len(rep.theory) == len(cfg.mem_psi_n) and list(rep.theory[0].times) == list(cfg.mem_theory_t)
+    assert s0["tau_mem_gen"]["geomean"] is not None
+    # the 2-D projection: window and inf, 300 samples each, the training points of the smallest psi_n
+    pr = rep.projection
+    assert pr["tau"][1] == "inf" and len(pr["train"]) == s0["n"]
+    assert all(len(v) == 300 for v in pr["samples"].values())
+    page = (out / "index.html").read_text()
+    assert "memorization_curves.png" in page and "tau_mem^gen" in page
+
+
 def test_tau_mem_scaling_reproduces_the_issue_measurements(tiny):
     """Issue 10 measured the dynamical tau_mem per doubling of psi_n (4 -> 8 -> 16): x1.72, x1.41 at
     psi_p = 64 and x2.08, x1.99 at psi_p = 1024 (quoted to 3 digits: +-0.01 in the ratio)."""
@@ -165,13 +187,17 @@ def test_collapse_figure_shows_the_paper_rescaling(tiny):
         assert label.replace(">", "&gt;") in page
 
 
+def _phase_section():
+    return next(s for s in rfdiff.report.SECTIONS if s.name == "phase")
+
+
 def test_progress_lines_when_stderr_is_not_a_terminal(capsys, tmp_path, monkeypatch):
     def instant(cfg, ctx):
         ctx.progress.step("only step", 1)
         return rfdiff.phase_diagram([8.0], [2.0], 0.1, [1e3], n_star=[7.0])
 
     monkeypatch.setattr(rfdiff.report.run, "SECTIONS", (rfdiff.report.Section(
-        "phase", instant, rfdiff.report.SECTIONS[-1].figures, lambda cfg: 1),))
+        "phase", instant, _phase_section().figures, lambda cfg: 1),))
     code, _, err = run_cli(capsys, "report", "--tiny", "--out", str(tmp_path / "r"), "--workers", "1")
     assert code == 0
     assert err.strip().splitlines()[-1].startswith("rfdiff report: [2/2] 100 % written")
@@ -213,7 +239,7 @@ def test_ctrl_c_while_writing_keeps_an_existing_report_whole(capsys, tmp_path, m
 
     monkeypatch.setattr(rfdiff.report.run, "save_figure", save_then_interrupt)
     monkeypatch.setattr(rfdiff.report.run, "SECTIONS", (rfdiff.report.Section(
-        "phase", instant, rfdiff.report.SECTIONS[-1].figures, lambda cfg: 1),))
+        "phase", instant, _phase_section().figures, lambda cfg: 1),))
     code, _, err = run_cli(capsys, "report", "--tiny", "--out", str(out), "--workers", "1")
     assert code == 130 and "Traceback" not in err and calls == ["phase_maps"]
     assert sorted(os.listdir(tmp_path)) == ["rep"] and os.listdir(out) == ["index.html"]
@@ -240,6 +266,10 @@ def test_config_rejects_bad_sizes():
         ReportConfig(fit_psi_n=(4.0, 8.0))
     with pytest.raises(ValueError, match="sections"):
         rfdiff.report.run_report("x", sections=["nope"])
+    with pytest.raises(ValueError, match="mem_psi_n"):
+        ReportConfig(mem_d=4, mem_psi_n=(0.25,))  # n = 1: no second-nearest training point
+    with pytest.raises(ValueError, match="mem_seeds"):
+        ReportConfig(mem_seeds=0)
 
 
 @pytest.mark.slow

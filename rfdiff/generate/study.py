@@ -559,28 +559,58 @@ class MemorizationReport(Serializable):
                 "seconds": self.seconds}
 
 
-#: report sizes: "tiny" for tests (seconds), "quick" (minutes on 2 cores), "full" (the setting of the
-#: numbers in docs/generate.md, docs/data/generate/run.py main: about an hour on 2 loaded cores)
+#: report sizes: "tiny" for tests (seconds), "quick" (seconds: d = 4), "report" (the default report section,
+#: ~1-2 min on 2 cores), "full" (the setting of the numbers in docs/generate.md, docs/data/generate/run.py
+#: main: about an hour on 2 loaded cores). ``theory_times``: the diffusion times of the single-time theory
+#: (None: every other time of the sampling grid; empty: no theory).
 REPORT_PRESETS: dict[str, dict[str, Any]] = {
-    "tiny": {"psi_p": [8.0], "psi_n": [1.0, 2.0], "seeds": [0], "d": 6, "n_times": 12,
-             "noise": "gaussian", "tau": [1.0, 1e2, 1e4, 1e6, "inf"], "n_samples": 200, "theory": False},
-    "quick": {"psi_p": [32.0], "psi_n": [0.5, 1.0, 2.0], "seeds": [0, 1], "d": 8, "n_times": 30,
-              "noise": "exact", "tau": [10.0 ** k for k in range(0, 9)] + ["inf"], "n_samples": 1000,
-              "theory": True},
+    "tiny": {"psi_p": [8.0], "psi_n": [1.0, 2.0], "seeds": [0], "d": 4, "n_times": 10,
+             "noise": "exact", "tau": [1.0, 1e2, 1e4, 1e6, "inf"], "n_samples": 200, "theory_times": [0.05]},
+    "quick": {"psi_p": [8.0], "psi_n": [1.0, 2.0, 4.0], "seeds": [0], "d": 4, "n_times": 12,
+              "noise": "exact", "tau": [10.0 ** k for k in range(0, 9)] + ["inf"], "n_samples": 300,
+              "theory_times": [0.005, 0.02, 0.06]},
+    "report": {"psi_p": [32.0], "psi_n": [0.5, 1.0, 2.0, 4.0], "seeds": [0, 1, 2], "d": 8, "n_times": 30,
+               "noise": "exact", "tau": [10.0 ** (k / 2) for k in range(0, 19)] + ["inf"],
+               "n_samples": 1000, "theory_times": [0.005, 0.02, 0.06]},
     "full": {"psi_p": [32.0, 64.0], "psi_n": [0.5, 1.0, 2.0, 4.0, 8.0], "seeds": [0, 1, 2], "d": 12,
              "n_times": 50, "noise": "exact", "tau": [10.0 ** (k / 2) for k in range(0, 19)] + ["inf"],
-             "n_samples": 2000, "theory": True},
+             "n_samples": 2000, "theory_times": None},
 }
 
 
+def _window_tau(setting: dict) -> float:
+    """A training time in the generalization window of a setting: the first grid tau at or after its
+    tau_gen^gen (sample quality within noise of its best; geometric mean over seeds), else the finite tau
+    of the best Fréchet distance."""
+    taus = _tau_values(setting["tau"])
+    finite = np.isfinite(taus)
+    gen = setting.get("tau_gen_gen", {}).get("geomean")
+    if gen is not None and np.any(finite & (taus >= gen * (1 - 1e-9))):
+        return float(taus[finite & (taus >= gen * (1 - 1e-9))][0])
+    q = np.asarray(setting["frechet"], dtype=float)
+    return float(taus[finite][int(np.argmin(q[finite]))])
+
+
 def report_data(
-    preset: str = "quick",
+    preset: str | None = "quick",
     *,
     executor: Executor | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    **sizes: Any,
 ) -> MemorizationReport:
-    """Compute the report section "memorization in samples" (sizes: ``REPORT_PRESETS[preset]``).
+    """Compute the report section "memorization in samples".
+
+    Parameters
+    ----------
+    preset : {"tiny", "quick", "report", "full"} or None
+        Sizes from ``REPORT_PRESETS[preset]``; None: all of them from ``sizes``.
+    executor, workers, progress
+        As in :func:`memorization_study` (``progress(done, total)`` counts the curve points, then the
+        theory times, then the projection).
+    **sizes
+        Changes to the preset: psi_p, psi_n, seeds (lists), d, n_times, noise, tau, n_samples,
+        theory_times (list of t, None: every other grid time, []: no theory).
 
     Examples
     --------
@@ -590,32 +620,47 @@ def report_data(
     >>> sorted(rep.summary())
     ['config', 'onset', 'projection', 'seconds', 'study', 'theory']
     """
-    if preset not in REPORT_PRESETS:
-        raise ValueError(f"preset must be one of {sorted(REPORT_PRESETS)}, got {preset!r}")
+    keys = set(REPORT_PRESETS["full"])
+    if preset is not None and preset not in REPORT_PRESETS:
+        raise ValueError(f"preset must be one of {sorted(REPORT_PRESETS)} or None, got {preset!r}")
+    unknown = set(sizes) - keys
+    if unknown:
+        raise ValueError(f"unknown sizes {sorted(unknown)}; allowed: {sorted(keys)}")
+    cfg = {**({} if preset is None else REPORT_PRESETS[preset]), **sizes}
+    missing = keys - set(cfg)
+    if missing:
+        raise ValueError(f"sizes {sorted(missing)} are needed without a preset")
+    config = {"preset": preset, **cfg}
     start = _time.perf_counter()
-    cfg = dict(REPORT_PRESETS[preset])
-    with_theory = cfg.pop("theory")
+    cfg = dict(cfg)
+    theory_times = cfg.pop("theory_times")
     psi_p, psi_n, seeds = cfg.pop("psi_p"), cfg.pop("psi_n"), cfg.pop("seeds")
-    study = memorization_study(psi_p, psi_n, seeds, executor=executor, workers=workers, progress=progress,
-                               **cfg)
-    # the theory on every other grid time (its curves are smooth power laws in t; 1-20 s per t)
-    times = np.geomspace(POINT_DEFAULTS["t_min"], POINT_DEFAULTS["t_max"], cfg["n_times"])[::2]
-    theory = [single_time_theory(a, b, times, executor=executor, workers=workers)
-              for a in psi_p for b in psi_n] if with_theory else []
+    n_curves = len(psi_p) * len(psi_n) * len(seeds)
+    times = (np.geomspace(POINT_DEFAULTS["t_min"], POINT_DEFAULTS["t_max"], cfg["n_times"])[::2]
+             if theory_times is None else np.asarray(theory_times, dtype=float))
+    total = n_curves + len(psi_p) * len(psi_n) * times.size + 1
+    study = memorization_study(psi_p, psi_n, seeds, executor=executor, workers=workers, progress=(
+        None if progress is None else lambda done, _: progress(done, total)), **cfg)
+    theory = []
+    if times.size:
+        for a in psi_p:
+            for b in psi_n:
+                theory.append(single_time_theory(a, b, times, executor=executor, workers=workers))
+                if progress is not None:
+                    progress(n_curves + len(theory) * times.size, total)
     measured = [(s["psi_p"], s["psi_n"], s["tau_mem_gen"]["geomean"]) for s in study.settings
                 if s["tau_mem_gen"]["geomean"] is not None]
     onset = onset_rule(measured, theory) if theory and measured else {}
-    # 2-D projection: the smallest psi_n (it memorizes most), one tau in the window (where the Fréchet
-    # distance is best) and tau = inf
+    # 2-D projection: the smallest psi_n (it memorizes most), one tau in the window (where the sample
+    # quality has reached its best: tau_gen^gen) and tau = inf (far beyond tau_mem)
     s0 = study.settings[0]
-    taus = _tau_values(s0["tau"])
-    finite = np.isfinite(taus)
-    window = float(taus[finite][int(np.argmin(np.asarray(s0["frechet"])[finite]))])
+    window = _window_tau(s0)
     proj_point = {**cfg, "psi_p": s0["psi_p"], "psi_n": s0["psi_n"], "seed": int(seeds[0]),
                   "tau": [window, "inf"], "n_samples": 200, "project": [window, "inf"]}
     projection = curve_point(proj_point)["projection"]
     projection["tau"] = [window, "inf"]
     projection["psi_n"], projection["psi_p"] = s0["psi_n"], s0["psi_p"]
+    if progress is not None:
+        progress(total, total)
     return MemorizationReport(study=study, theory=theory, onset=onset, projection=projection,
-                              config={"preset": preset, **REPORT_PRESETS[preset]},
-                              seconds=_time.perf_counter() - start)
+                              config=config, seconds=_time.perf_counter() - start)
