@@ -37,8 +37,9 @@ def load(name: str) -> dict | None:
 
 def _save(fig, out: Path, name: str) -> None:
     fig.savefig(out / f"{name}.png", dpi=110)
+    fig.savefig(out / f"{name}.pdf")
     plt.close(fig)
-    print(f"wrote {out / name}.png", file=sys.stderr)
+    print(f"wrote {out / name}.png and .pdf", file=sys.stderr)
 
 
 def _tau(v):
@@ -186,7 +187,8 @@ def fig_nstar(main: dict, wide: dict | None, dims: dict | None, out: Path) -> di
         hi = np.array([s["f_mem_inf"]["hi"] for s in rows])
         a.errorbar(x, m, yerr=np.vstack([m - lo, hi - m]), fmt="o-", mfc="none", capsize=3, color=f"C{j}",
                    label=rf"$\psi_p$ = {psi_p:g}, d = {rows[0]['d']}")
-        b.errorbar(np.array([s["n"] * s["d"] / s["p"] for s in rows]), m, yerr=np.vstack([m - lo, hi - m]),
+        x2 = np.array([s["n"] * s["d"] ** 2 / s["p"] for s in rows])
+        b.errorbar(x2, m, yerr=np.vstack([m - lo, hi - m]),
                    fmt="o", mfc="none", capsize=3, color=f"C{j}",
                    label=rf"$\psi_p$ = {psi_p:g}, d = {rows[0]['d']}")
         summary["ratio"] += [{"psi_p": psi_p, "psi_n": s["psi_n"], "n": s["n"], "p": s["p"], "d": s["d"],
@@ -198,7 +200,7 @@ def fig_nstar(main: dict, wide: dict | None, dims: dict | None, out: Path) -> di
         for k, (d, rs) in enumerate(sorted(by_d.items())):
             f = np.array([r["curve"]["f_mem"][-1] for r in rs])
             par = rs[0]["curve"]["params"]
-            x = par["n"] * par["d"] / par["p"]
+            x = par["n"] * par["d"] ** 2 / par["p"]
             sd = f.std(ddof=1) / math.sqrt(f.size) if f.size > 1 else 0.0
             b.errorbar([x], [f.mean()], yerr=[sd], fmt="s", color="C4",
                        label=r"$\psi_p$ = 32, $\psi_n$ = 2, d = 6..24" if k == 0 else None)
@@ -206,16 +208,19 @@ def fig_nstar(main: dict, wide: dict | None, dims: dict | None, out: Path) -> di
             summary["dims"].append({"d": d, "n": par["n"], "p": par["p"], "f_mem_inf": float(f.mean()),
                                     "sem": float(sd), "seeds": int(f.size)})
     a.axvline(1.0, color="0.5", ls=":", lw=1)
+    for ax in (a, b):
+        ax.axhline(0.5, color="0.6", ls="--", lw=0.8,
+                   label="0.5: the tanh score is odd, so half the copies land on $-x_i$")
     a.set_xscale("log")
     a.set_xlabel(r"$\psi_n/\psi_p = n/p$")
     a.set_ylabel(r"$f_{mem}$ at $\tau = \infty$")
     a.set_title(r"memorization of samples at $\tau=\infty$ against n/p (dotted: n = p)", fontsize=10)
     a.legend(fontsize=8)
-    b.axvline(1.0, color="0.5", ls=":", lw=1)
     b.set_xscale("log")
-    b.set_xlabel(r"$n d / p$")
+    b.set_xlabel(r"$n d^2 / p$")
     b.set_ylabel(r"$f_{mem}$ at $\tau = \infty$")
-    b.set_title(r"the same against n d / p (dotted: n d = p)", fontsize=10)
+    b.set_title(r"against $n d^2/p$: the d-scan (squares, fixed n/p = 1/16) joins the d = 12 curves",
+                fontsize=10)
     b.legend(fontsize=8)
     _save(fig, out, "generate_nstar")
     return summary
