@@ -61,6 +61,7 @@ __all__ = [
     "dynamical_timescales",
     "dynamics",
     "errors",
+    "generate",
     "io",
     "learning_curves",
     "load",
@@ -80,7 +81,8 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_LAZY = ("plot", "report")  # they import matplotlib: loaded on first use, not by ``import rfdiff``
+_LAZY = ("generate", "plot", "report")  # loaded on first use: plot and report import matplotlib,
+# generate scipy.stats; ``import rfdiff`` stays cheap
 
 
 def __getattr__(name: str):

@@ -11,7 +11,10 @@ d=40,seeds=2] [--json|--csv] [--plot out.png]``: the limit learning curves (and 
 gradient flow; ``--simulate d=40,seeds=2,optimizer=adam,steps=2000,lr=1e-2`` trains with GD, SGD
 (``batch=B``), Adam or sign descent instead, reported on the optimizer's own clock).
 ``rfdiff phase --psi-p 1:128:64 --psi-n 1:64:64 --t 0.1 --tau 1e3,1e4 [--workers N
-| --scheduler ADDRESS] [--plot out.png] [--json]``: L_gen maps and regimes.
+| --scheduler ADDRESS] [--plot out.png] [--json]``: L_gen maps and regimes. ``rfdiff generate --psi-p 32
+--psi-n 2 --d 12 --tau 1e0:1e8:9,inf [--json|--csv] [--plot out.png]``: an RF diffusion model (one exactly
+trained score per diffusion time), f_mem and the Fréchet distance of its samples against tau
+(:mod:`rfdiff.generate`).
 
 Every ``--json`` object carries ``rfdiff_version``, ``command``, ``parameters`` and ``units``.
 Output paths (``--plot``, ``--out``) are checked writable before any computation. Activations:
@@ -75,6 +78,10 @@ _UNITS = {
     "losses": ("L_train, L_test, L_gen per dimension (1 at A = 0); E_score per dimension "
                "(docs/theory.md §1.5)"),
     "psi_p, psi_n": "p/d and n/d",
+    "f_mem": "fraction of samples whose nearest training point is closer than threshold x the second "
+             "nearest (threshold 1/3, the paper's criterion); ci: 95 % bootstrap interval",
+    "frechet": "squared Frechet (2-Wasserstein Gaussian) distance of the samples' mean and covariance to "
+               "the data law at t_min, N(0, Sigma_{t_min}); floor: the same for as many fresh samples",
 }
 
 
@@ -349,6 +356,7 @@ def _parser() -> argparse.ArgumentParser:
     _parallel_options(ph)
     ph.add_argument("--plot", type=_plot_path, default=None, metavar="FILE", help="draw one map per tau")
     ph.add_argument("--json", action="store_true", help="print one JSON object")
+    _generate_parser(sub)
     return parser
 
 
@@ -877,6 +885,200 @@ def _spectrum(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------------------ generate
+
+
+def _gen_times(text: str) -> np.ndarray:
+    form = "--times must be t_min:t_max:points (log-spaced, 0 < t_min < t_max < inf, points >= 2)"
+    try:
+        lo, hi, num = text.split(":")
+        lo_f, hi_f, k = float(lo), float(hi), int(num)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{form}, got {text!r}") from None
+    if not (0 < lo_f < hi_f < math.inf) or k < 2:
+        raise argparse.ArgumentTypeError(f"{form}, got {text!r}")
+    return np.geomspace(lo_f, hi_f, k)
+
+
+def _gen_taus(text: str) -> np.ndarray:
+    form = ("--tau must be a comma list of times >= 0, 'inf', or start:stop:points log ranges, "
+            "increasing, e.g. 1e1:1e8:15,inf")
+    out: list[float] = []
+    try:
+        for part in text.split(","):
+            if ":" in part:
+                lo, hi, num = part.split(":")
+                lo_f, hi_f, k = float(lo), float(hi), int(num)
+                if not (0 < lo_f < hi_f < math.inf) or k < 2:
+                    raise ValueError(part)
+                out += np.geomspace(lo_f, hi_f, k).tolist()
+            else:
+                out.append(float(part))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{form}, got {text!r}") from None
+    arr = np.array(out)
+    if arr.size == 0 or np.any(np.isnan(arr)) or np.any(arr < 0) or np.any(np.diff(arr) <= 0):
+        raise argparse.ArgumentTypeError(f"{form}, got {text!r}")
+    return arr
+
+
+def _gen_noise(text: str) -> str | int:
+    if text in ("exact", "gaussian"):
+        return text
+    try:
+        m = int(text)
+    except ValueError:
+        m = 0
+    if m < 1:
+        raise argparse.ArgumentTypeError(f"--noise must be exact, gaussian or an integer >= 1, got {text!r}")
+    return m
+
+
+def _gen_count(name: str, lo: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = lo - 1
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {lo}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _gen_level(text: str) -> str | float:
+    if text == "half":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"--level must be 'half' or a number in (0, 1), got {text!r}")
+    return value
+
+
+def _generate_parser(sub: Any) -> None:
+    """``rfdiff generate``: fit an RF diffusion model, sample at each tau, f_mem and Fréchet distance."""
+    gen = sub.add_parser("generate", help="RF diffusion model: samples, memorization fraction and Fréchet "
+                                          "distance against the training time tau",
+                         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    gen.add_argument("--psi-p", type=_positive("--psi-p"), default=32.0, help="p/d (default 32)")
+    gen.add_argument("--psi-n", type=_positive("--psi-n"), default=2.0, help="n/d (default 2)")
+    gen.add_argument("--d", type=_gen_count("--d", 1), default=12, help="dimension (default 12)")
+    gen.add_argument("--times", type=_gen_times, default=np.geomspace(1e-3, 5.0, 50),
+                     help="diffusion-time grid t_min:t_max:points (default 1e-3:5:50)")
+    gen.add_argument("--noise", type=_gen_noise, default="exact",
+                     help="noise average per time: exact (default), gaussian, or m draws per point")
+    gen.add_argument("--activation", choices=["tanh", "erf"], default="tanh")
+    gen.add_argument("--data-spectrum", type=_data_spectrum, default=None,
+                     help="rho_Sigma as values:weights, e.g. 0.5,1.5:0.5,0.5 (default: N(0, I))")
+    gen.add_argument("--seed", type=_gen_count("--seed", 0), default=0, help="seed of W and X (default 0)")
+    gen.add_argument("--tau", type=_gen_taus, default=_gen_taus("1e0:1e8:9,inf"),
+                     help="training times (default 1e0:1e8:9,inf)")
+    gen.add_argument("--n-samples", type=_gen_count("--n-samples", 2), default=1000, help="samples per tau")
+    gen.add_argument("--sample-seed", type=_gen_count("--sample-seed", 0), default=1,
+                     help="seed of the sampler (default 1)")
+    gen.add_argument("--method", choices=["sde", "ode"], default="sde")
+    gen.add_argument("--integrator", choices=["heun", "euler"], default="heun")
+    gen.add_argument("--level", type=_gen_level, default="half",
+                     help="tau_mem^gen level: 'half' (of f_mem at the last tau, default) or a number")
+    out = gen.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON object")
+    out.add_argument("--csv", action="store_true", help="print CSV (tau,f_mem,ci_lo,ci_hi,frechet,copied)")
+    gen.add_argument("--plot", type=_plot_path, default=None, metavar="FILE",
+                     help="draw f_mem and the Fréchet distance against tau into FILE")
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .generate import RFDiffusion
+
+    kwargs = {} if args.data_spectrum is None else {"data": args.data_spectrum}
+    parameters = {"psi_p": args.psi_p, "psi_n": args.psi_n, "d": args.d, "times": args.times,
+                  "noise": args.noise, "activation": args.activation,
+                  "data": (None if args.data_spectrum is None else
+                           {"values": list(args.data_spectrum.values),
+                            "weights": list(args.data_spectrum.weights)}),
+                  "seed": args.seed, "tau": ["inf" if math.isinf(v) else float(v) for v in args.tau],
+                  "n_samples": args.n_samples,
+                  "sample_seed": args.sample_seed, "method": args.method, "integrator": args.integrator,
+                  "level": args.level}
+    partial = _Partial()
+    bar = _progress(args.times.size, "rfdiff generate: fit, one score per diffusion time")
+    try:
+        gm = partial.attempt("fit", "the fit", lambda: RFDiffusion(
+            psi_p=args.psi_p, psi_n=args.psi_n, d=args.d, times=args.times, activation=args.activation,
+            noise=args.noise, seed=args.seed, progress=lambda done, total: bar.step(f"time {done}"),
+            **kwargs))
+    finally:
+        bar.close()
+    mc = None
+    if gm is not None:
+        bar = _progress(args.tau.size, f"rfdiff generate: {args.n_samples} samples per tau")
+        try:
+            mc = partial.attempt("curve", "the memorization curve", lambda: gm.memorization_curve(
+                args.tau, n_samples=args.n_samples, seed=args.sample_seed, method=args.method,
+                integrator=args.integrator, level=args.level,
+                progress=lambda done, total: bar.step(f"tau {args.tau[done - 1]:g}")))
+        finally:
+            bar.close()
+    else:
+        partial.reasons["curve"] = "the memorization curve needs the fit"
+    if args.plot is not None and mc is not None:
+        from .plot import memorization as plot_memorization
+
+        fig = _new_figure((12, 4.5))
+        left, right = fig.subplots(1, 2)
+        plot_memorization(mc, ax=left)
+        plot_memorization(mc, ax=right, quantity="frechet")
+        _save_plot(fig, args.plot)
+    fit = None
+    if gm is not None:
+        info = gm.fit_info
+        fit = {"seconds": gm.fit_seconds, "memory_bytes": gm.memory_bytes, "p": gm.p, "n": gm.n,
+               "converged": gm.fit_converged, "max_truncation_bound": gm.max_truncation_bound,
+               "zero_modes": [i["zero_modes"] for i in info], "rcond": gm.rcond,
+               "tau_resolved": "inf" if math.isinf(gm.tau_resolved) else gm.tau_resolved}
+        if not gm.fit_converged:
+            print(f"rfdiff: warning: the exact noise average stopped at max_order before its tolerance "
+                  f"(truncation bound reached {gm.max_truncation_bound:.3g})", file=sys.stderr)
+    if args.json:
+        env = _envelope("generate", parameters, ("tau", "f_mem", "frechet", "psi_p, psi_n"))
+        env.update({"fit": fit, "curve": None if mc is None else mc.summary(),
+                    "unavailable": dict(partial.reasons)})
+        _print_json(env)
+        return partial.finish()
+    if mc is None:
+        if not args.csv and gm is not None:
+            print(f"rfdiff generate: psi_p = {gm.psi_p:g}, psi_n = {gm.psi_n:g}, d = {gm.d} (p = {gm.p}, "
+                  f"n = {gm.n}); fit {gm.fit_seconds:.1f} s; curve unavailable")
+        return partial.finish()
+
+    def num(v: float) -> str:
+        return "nan" if math.isnan(v) else "inf" if math.isinf(v) else f"{v:.10g}"
+
+    rows = ["tau,f_mem,ci_lo,ci_hi,frechet,copied"] if args.csv else [
+        f"rfdiff generate: psi_p = {gm.psi_p:g}, psi_n = {gm.psi_n:g}, d = {gm.d} (p = {gm.p}, n = {gm.n}), "
+        f"{gm.times.size} times in [{gm.times[0]:g}, {gm.times[-1]:g}], noise = {gm.noise}; fit "
+        f"{gm.fit_seconds:.1f} s, {gm.memory_bytes / 2**20:.0f} MiB",
+        f"{'tau':>10s} {'f_mem':>8s} {'95% CI':>17s} {'Frechet':>9s} {'copied':>7s}"]
+    for j, tau in enumerate(mc.tau):
+        lo, hi = mc.ci[j]
+        if args.csv:
+            rows.append(f"{num(tau)},{mc.f_mem[j]:.10g},{lo:.10g},{hi:.10g},{mc.frechet[j]:.10g},"
+                        f"{mc.distinct_copied[j]}")
+        else:
+            rows.append(f"{tau:10.3g} {mc.f_mem[j]:8.4f} [{lo:.4f}, {hi:.4f}] {mc.frechet[j]:9.4f} "
+                        f"{mc.distinct_copied[j]:7d}")
+    if not args.csv:
+        rows.append(f"Frechet floor ({mc.n_samples} fresh samples): {mc.frechet_floor.mean:.4f} "
+                    f"+- {mc.frechet_floor.sd:.4f}; tau_mem^gen = {mc.tau_mem_gen:.4g} (level "
+                    f"{mc.mem_level:.4g}), tau_gen^gen = {mc.tau_gen_gen:.4g}")
+    print("\n".join(rows))
+    return partial.finish()
+
+
 # ------------------------------------------------------------------------------ main
 
 
@@ -901,7 +1103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "points", 1) < 1:
         parser.error(f"--points must be >= 1, got {args.points}")
     run = {"report": _report, "spectrum": _spectrum, "timescales": _timescales, "curves": _curves,
-           "phase": _phase}[args.command]
+           "phase": _phase, "generate": _generate}[args.command]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -280,7 +280,7 @@ def _import_all() -> None:
     """Import every module that defines result classes (so that the registry is complete)."""
     import importlib
 
-    for name in ("rfdiff", "rfdiff.simulate", "rfdiff.report"):
+    for name in ("rfdiff", "rfdiff.simulate", "rfdiff.report", "rfdiff.generate"):
         importlib.import_module(name)
 
 

@@ -24,7 +24,8 @@ from rfdiff.cli import main
 from rfdiff.report import Gap, Report, ReportConfig, power_fit
 
 FIGURES = ("fig4_spectrum", "spectrum_anisotropic", "spectrum_dscan", "fig5_curves", "fig5_collapse",
-           "exact_curves", "timescales", "phase_maps", "regularization")
+           "exact_curves", "timescales", "phase_maps", "regularization",
+           "memorization_curves", "memorization_samples")
 
 
 def _section(name):
@@ -126,6 +127,28 @@ def test_tiny_regularization_section(tiny):
     # t_gen at lr and lr/2 within 15 % (measured 6-9 %): the gen runs are near their small-step limit
     for g, h in zip(a.adam_t_gen, a.adam_t_gen_half):
         assert abs(g - h) < 0.15 * h
+
+
+def test_tiny_report_memorization_in_samples(tiny):
+    _, out, loaded = tiny
+    rep = loaded.sections["memorization"]
+    cfg = loaded.config
+    assert [s["psi_n"] for s in rep.study.settings] == list(cfg.mem_psi_n)
+    s0 = rep.study.settings[0]  # n = 4 training points at d = 4
+    assert s0["tau"][-1] == "inf" and s0["n"] == round(cfg.mem_psi_n[0] * cfg.mem_d)
+    # at tau = 1 the score is still ~0 (A_k(0) = 0), so samples are noise far from the 4 points: no copy;
+    # at tau = inf the model interpolates and copies: f_mem(inf) = 0.53 measured with 200 samples (binomial
+    # s.e. 0.035), so 0.2 is ~9 s.e. below it
+    assert s0["f_mem"][0] == 0.0 and s0["f_mem"][-1] > 0.2
+    # the single-time theory is there at the configured t, one per psi_n, and the onset is read
+    assert len(rep.theory) == len(cfg.mem_psi_n) and list(rep.theory[0].times) == list(cfg.mem_theory_t)
+    assert s0["tau_mem_gen"]["geomean"] is not None
+    # the 2-D projection: window and inf, 300 samples each, the training points of the smallest psi_n
+    pr = rep.projection
+    assert pr["tau"][1] == "inf" and len(pr["train"]) == s0["n"]
+    assert all(len(v) == 300 for v in pr["samples"].values())
+    page = (out / "index.html").read_text()
+    assert "memorization_curves.png" in page and "tau_mem^gen" in page
 
 
 def test_tau_mem_scaling_reproduces_the_issue_measurements(tiny):
@@ -269,6 +292,10 @@ def test_config_rejects_bad_sizes():
         ReportConfig(fit_psi_n=(4.0, 8.0))
     with pytest.raises(ValueError, match="sections"):
         rfdiff.report.run_report("x", sections=["nope"])
+    with pytest.raises(ValueError, match="mem_psi_n"):
+        ReportConfig(mem_d=4, mem_psi_n=(0.25,))  # n = 1: no second-nearest training point
+    with pytest.raises(ValueError, match="mem_seeds"):
+        ReportConfig(mem_seeds=0)
 
 
 @pytest.mark.slow

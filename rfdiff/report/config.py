@@ -80,6 +80,14 @@ class ReportConfig(Serializable):
         Dimension of the Adam-against-flow cell (psi_p = 16, psi_n = 4); 0 skips it.
     adam_seeds : int
         Draws of that cell.
+    mem_d, mem_psi_p, mem_psi_n, mem_seeds : int, float, tuple of float, int
+        Memorization in samples (:mod:`rfdiff.generate`): dimension, p/d, the n/d values and the seeds of
+        the RF diffusion models (tanh, N(0, I) data, exact noise average).
+    mem_times, mem_samples, mem_tau_per_decade : int
+        Diffusion times of the sampling grid (geometric on [1e-3, 5]), samples per training time, training
+        times per decade on [1, 1e9] (plus tau = inf).
+    mem_theory_t : tuple of float
+        Diffusion times at which the single-time theory's tau_mem is drawn beside the samples' onset.
     """
 
     d_spectrum: int = 80
@@ -103,6 +111,14 @@ class ReportConfig(Serializable):
     regularization_psi_n: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0, 32.0)
     adam_d: int = 8
     adam_seeds: int = 4
+    mem_d: int = 8
+    mem_psi_p: float = 32.0
+    mem_psi_n: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    mem_seeds: int = 3
+    mem_times: int = 30
+    mem_samples: int = 1000
+    mem_tau_per_decade: int = 2
+    mem_theory_t: tuple[float, ...] = (0.005, 0.02, 0.06)
 
     def __post_init__(self) -> None:
         if not self.curve_psi_n or not all(0 < x < math.inf for x in self.curve_psi_n):
@@ -146,6 +162,20 @@ class ReportConfig(Serializable):
             raise ValueError(f"adam_d must be an integer >= 2 or 0, got {self.adam_d!r}")
         if isinstance(seeds, bool) or int(seeds) != seeds or seeds < 1:
             raise ValueError(f"adam_seeds must be an integer >= 1, got {self.adam_seeds!r}")
+        for name, low in (("mem_d", 1), ("mem_seeds", 1), ("mem_times", 2), ("mem_samples", 2),
+                          ("mem_tau_per_decade", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or int(value) != value or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if not 0 < self.mem_psi_p < math.inf:
+            raise ValueError(f"mem_psi_p must be a finite number > 0, got {self.mem_psi_p!r}")
+        if (not self.mem_psi_n or list(self.mem_psi_n) != sorted(set(self.mem_psi_n))
+                or not all(0 < x < math.inf for x in self.mem_psi_n)
+                or round(self.mem_psi_n[0] * self.mem_d) < 2):
+            raise ValueError(f"mem_psi_n must be increasing numbers > 0 with n = psi_n mem_d >= 2, "
+                             f"got {self.mem_psi_n!r}")
+        if not all(0 < t < math.inf for t in self.mem_theory_t):
+            raise ValueError(f"mem_theory_t must be diffusion times > 0, got {self.mem_theory_t!r}")
         if self.workers is not None and (int(self.workers) != self.workers or self.workers < 1):
             raise ValueError(f"workers must be an integer >= 1, got {self.workers!r}")
 
@@ -177,11 +207,14 @@ PRESETS: dict[str, ReportConfig] = {
                           spectrum_dscan=(10, 20), d_curves=16, curve_seeds=2, exact_curves_d=(10, 20, 40),
                           exact_curve_seeds=1, tau_points=71, sim_per_decade=6, timescale_points=0,
                           phase_psi_p=(4.0, 128.0, 24), phase_psi_n=(1.0, 128.0, 24),
-                          regularization_psi_n=(2.0, 8.0, 32.0), adam_seeds=1),
+                          regularization_psi_n=(2.0, 8.0, 32.0), adam_seeds=1,
+                          mem_d=4, mem_psi_p=8.0, mem_psi_n=(1.0, 2.0, 4.0), mem_seeds=1, mem_times=12,
+                          mem_samples=300, mem_tau_per_decade=1),
     "tiny": ReportConfig(d_spectrum=10, spectrum_seeds=1, spectrum_noise=("gaussian",), spectrum_dscan=(4, 6),
                          d_curves=10, curve_seeds=2, exact_curves_d=(6, 12), exact_curve_seeds=1,
                          tau_points=36, sim_per_decade=4, timescale_points=0, fit_psi_n=(4.0, 8.0, 16.0),
                          phase_psi_p=(8.0, 8.0, 1), phase_psi_n=(2.0, 16.0, 2), curve_psi_n=(8.0, 32.0),
                          dpi=50, regularization_lams=(0.0, 0.1), regularization_psi_n=(2.0, 8.0), adam_d=6,
-                         adam_seeds=1),
+                         adam_seeds=1, mem_d=4, mem_psi_p=8.0, mem_psi_n=(1.0, 2.0), mem_seeds=1,
+                         mem_times=10, mem_samples=200, mem_tau_per_decade=1, mem_theory_t=(0.05,)),
 }

@@ -17,6 +17,7 @@ from .. import plot as _plot
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
+    from ..generate.study import MemorizationReport
     from ..phases import PhaseDiagram
     from .sections import (
         AtomScan,
@@ -31,6 +32,8 @@ __all__ = [
     "figure_collapse",
     "figure_curves",
     "figure_exact_curves",
+    "figure_memorization",
+    "figure_memorization_samples",
     "figure_phase",
     "figure_spectrum",
     "figure_timescales",
@@ -346,5 +349,77 @@ def figure_phase(pd: PhaseDiagram) -> Figure:
     axes = np.atleast_1d(fig.subplots(1, k))
     for j, ax in enumerate(axes):
         _plot.phase(pd, ax=ax, tau_index=j)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------ memorization in samples
+
+
+def figure_memorization(rep: MemorizationReport) -> Figure:
+    """Memorization in samples: f_mem and the Fréchet distance against tau per n (markers, standard error
+    over seeds), and tau_mem^gen against n with its power-law fit beside the single-time theory's
+    dynamical tau_mem at the report's diffusion times (lines).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from rfdiff.generate import study
+    >>> with ThreadPoolExecutor(1) as ex:
+    ...     rep = study.report_data("tiny", executor=ex)
+    >>> len(figure_memorization(rep).axes)
+    3
+    """
+    st = rep.study
+    s0 = st.settings[0]
+    fig = _new((18, 5.2))
+    ax_f, ax_q, ax_n = fig.subplots(1, 3)
+    head = f"d = {s0['d']}, p = {s0['p']}, {s0['seeds']} seed(s)"
+    _plot.memorization(st, ax=ax_f, title=f"memorization fraction of the samples: {head}")
+    _plot.memorization(st, ax=ax_q, quantity="frechet", title=f"sample quality: {head}")
+    _plot.tau_mem_scaling(st, ax=ax_n, title=r"onset in samples $\tau_{mem}^{gen}$ against n, beside the "
+                                             "single-time theory")
+    if rep.theory:
+        cols = _colors(len(rep.theory[0].times))
+        n = np.array([th.psi_n * s0["d"] for th in rep.theory])
+        for k, t in enumerate(rep.theory[0].times):
+            y = np.array([th.tau_mem_dyn[k] if th.available[k] else np.nan for th in rep.theory])
+            ax_n.plot(n, y, "--", color=cols[k], lw=1.2,
+                      label=rf"theory $\tau_{{mem}}^{{dyn}}(t)$ at t = {t:g} ($d\to\infty$)")
+        ax_n.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def figure_memorization_samples(rep: MemorizationReport) -> Figure:
+    """Two coordinates of samples (dots) and of the training points (crosses): at a training time in the
+    generalization window and at tau = inf, far beyond tau_mem^gen.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from rfdiff.generate import study
+    >>> with ThreadPoolExecutor(1) as ex:
+    ...     rep = study.report_data("tiny", executor=ex)
+    >>> len(figure_memorization_samples(rep).axes)
+    2
+    """
+    pr = rep.projection
+    s0 = rep.study.settings[0]
+    fig = _new((12, 5.2))
+    train = np.asarray(pr["train"], dtype=float)
+    taus = [float("inf") if v == "inf" else float(v) for v in pr["tau"]]
+    f_at = dict(zip((float("inf") if v == "inf" else float(v) for v in s0["tau"]), s0["f_mem"]))
+    for ax, tau, raw in zip(fig.subplots(1, 2), taus, pr["tau"]):
+        x = np.asarray(pr["samples"]["inf" if raw == "inf" else str(float(raw))], dtype=float)
+        f = f_at.get(tau)
+        where = "tau = inf: far beyond tau_mem^gen" if raw == "inf" else f"tau = {tau:g}: in the window"
+        ftxt = "" if f is None else f", f_mem = {f:.3g} (mean over seeds)"
+        _plot.samples_2d(x, train, ax=ax, title=f"{where}{ftxt}\npsi_p = {pr['psi_p']:g}, psi_n = "
+                                                f"{pr['psi_n']:g}, n = {train.shape[0]}, d = {s0['d']}")
     fig.tight_layout()
     return fig

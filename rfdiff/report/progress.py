@@ -88,13 +88,22 @@ def _ignore_sigint() -> None:  # pragma: no cover - runs in worker processes
 def process_pool(workers: int | None) -> ProcessPoolExecutor:
     """A process pool whose workers ignore SIGINT (the parent handles Ctrl-C alone).
 
+    Workers start from a fork server (a fresh interpreter), not by forking the caller: the pool starts
+    workers on demand, and a caller that has already run Numba's parallel kernels holds GNU OpenMP
+    threads, after which fork() aborts the child ("fork() called from a process already using GNU
+    OpenMP"). Where fork servers do not exist (not POSIX) the platform default is used.
+
     Examples
     --------
     >>> with process_pool(1) as pool:
     ...     pool.submit(abs, -2).result()
     2
     """
-    return ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver") if "forkserver" in methods else None
+    return ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint, mp_context=context)
 
 
 def counting(executor: Any, progress: Progress) -> Any:

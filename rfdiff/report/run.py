@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import math
 import os
 import shutil
 import time
@@ -168,6 +169,82 @@ def _regularization(cfg: _cfg.ReportConfig, ctx: Context) -> Any:
                                        cfg.adam_seeds, tau_points=cfg.tau_points, on_step=ctx.progress.step)
 
 
+def _mem_sizes(cfg: _cfg.ReportConfig) -> dict[str, Any]:
+    k = cfg.mem_tau_per_decade
+    return {"psi_p": [cfg.mem_psi_p], "psi_n": list(cfg.mem_psi_n), "seeds": list(range(cfg.mem_seeds)),
+            "d": cfg.mem_d, "n_times": cfg.mem_times, "noise": "exact",
+            "tau": [10.0 ** (j / k) for j in range(0, 9 * k + 1)] + ["inf"], "n_samples": cfg.mem_samples,
+            "theory_times": list(cfg.mem_theory_t)}
+
+
+def _mem_units(cfg: _cfg.ReportConfig) -> int:
+    return len(cfg.mem_psi_n) * (cfg.mem_seeds + len(cfg.mem_theory_t)) + 1
+
+
+def _memorization(cfg: _cfg.ReportConfig, ctx: Context) -> Any:
+    from ..generate import study
+
+    done = [0]
+
+    def progress(k: int, total: int) -> None:
+        ctx.progress.step("memorization in samples", k - done[0])
+        done[0] = k
+
+    return study.report_data(None, executor=ctx.executor, progress=progress, **_mem_sizes(cfg))
+
+
+def _fmt_tau(x: Any) -> str:
+    return "none" if x is None else f"{x:.3g}"
+
+
+def _memorization_caption(results: dict[str, Any], cfg: _cfg.ReportConfig) -> str:
+    rep = results["memorization"]
+    st = rep.study
+    s0 = st.settings[0]
+    parts = []
+    for s in st.settings:
+        f_inf = s.get("f_mem_inf", {}).get("mean")
+        parts.append(f"n = {s['n']}: tau_mem^gen {_fmt_tau(s['tau_mem_gen']['geomean'])}"
+                     + ("" if f_inf is None else f", f_mem(inf) {f_inf:.3g}"))
+    fits = "; ".join(f"psi_p = {e['psi_p']:g}: tau_mem^gen ~ n^{e['slope']:.2f} (95 % CI [{e['lo']:.2f}, "
+                     f"{e['hi']:.2f}], {e['points']} points)" for e in st.exponents
+                     if e.get("slope") is not None and math.isfinite(e["slope"]))
+    rule = ""
+    dyn = rep.onset.get("tau_mem_dyn") if rep.onset else None
+    if dyn and dyn.get("t_star_geomean") is not None:
+        rule = (f" The theory's tau_mem^dyn(t) equals the measured onset at t* = "
+                f"{dyn['t_star_geomean']:.3g} (geometric mean over the {dyn['found']} settings where it "
+                f"crosses; spread {dyn['t_star_spread']:.3g}x)")
+        if dyn.get("loo_rms_log10") is not None:
+            rule += (f"; a fixed-t* rule predicts the left-out onsets within a factor "
+                     f"{10 ** dyn['loo_rms_log10']:.2g} (rms)")
+        rule += "."
+    head = (f"RF diffusion models (rfdiff.generate, docs/generate.md): d = {s0['d']}, psi_p = "
+            f"{s0['psi_p']:g} (p = {s0['p']}), psi_n in {list(cfg.mem_psi_n)}, tanh, N(0, I) data, exact "
+            f"noise average, {cfg.mem_times} diffusion times on [1e-3, 5], reverse SDE (Heun), "
+            f"{cfg.mem_samples} samples per tau, {cfg.mem_seeds} seed(s). ")
+    body = ("Left: the memorization fraction (nearest training point closer than 1/3 of the second "
+            "nearest), markers: mean, bars: standard error over seeds (one seed: bootstrap 95 % interval); "
+            "tau = inf drawn right of the last tau. Middle: squared Fréchet distance of the samples to the "
+            "data law with its finite-sample floor (dashed) and the training set's own distance (dotted). "
+            "Right: tau_mem^gen (f_mem reaches half of f_mem(inf)), geometric mean and 95 % interval over "
+            "seeds, with the power-law fit; dashed lines: the single-time theory's dynamical tau_mem "
+            "(half-rise of L_gen at one diffusion time t, d -> inf) at t = "
+            f"{', '.join(f'{t:g}' for t in cfg.mem_theory_t)}. ")
+    return (head + body + "; ".join(parts) + ". " + (fits + "." if fits else "") + rule
+            + " At this d the memorization of samples need not follow the single-time tau_mem ~ n "
+              "(docs/generate.md Q2).")
+
+
+def _memorization_samples_caption(results: dict[str, Any], cfg: _cfg.ReportConfig) -> str:
+    pr = results["memorization"].projection
+    return (f"The first two coordinates of 300 samples (dots) and of the n = {len(pr['train'])} training "
+            f"points (crosses) of one model (psi_p = {pr['psi_p']:g}, psi_n = {pr['psi_n']:g}, seed 0), at a "
+            f"training time in the generalization window (tau = {float(pr['tau'][0]):g}: the first tau at "
+            "which the sample quality is within noise of its best, tau_gen^gen) and at tau = inf, far "
+            "beyond tau_mem^gen: memorized samples sit on the crosses.")
+
+
 def _spectrum_caption(results: dict[str, Any], cfg: _cfg.ReportConfig) -> str:
     return (f"psi_p = {_cfg.PSI_P:g}, psi_n = {_cfg.PSI_N_SPECTRUM:g}, t = {_cfg.T_SPECTRUM:g}, tanh, data "
             f"N(0, I): "
@@ -304,6 +381,14 @@ SECTIONS: tuple[Section, ...] = (
         FigureSpec("regularization", "Regularization and optimizers: weight decay, early stopping, Adam",
                    lambda r: _reg.figure_regularization(r["regularization"]), _reg.regularization_caption),
     ), lambda cfg: 1 + len(cfg.regularization_psi_n) + (cfg.adam_seeds if cfg.adam_d else 0)),
+    Section("memorization", _memorization, (
+        FigureSpec("memorization_curves", "Memorization in samples: f_mem and quality against tau, onset "
+                                          "against n beside the single-time theory",
+                   lambda r: _fig.figure_memorization(r["memorization"]), _memorization_caption),
+        FigureSpec("memorization_samples", "Memorization in samples: samples and training points in 2-D",
+                   lambda r: _fig.figure_memorization_samples(r["memorization"]),
+                   _memorization_samples_caption),
+    ), _mem_units),
 )
 
 
