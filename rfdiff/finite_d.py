@@ -147,7 +147,9 @@ def monomial_gegenbauer(d: int, nmax: int) -> np.ndarray:
     a = np.zeros((nmax + 1, nmax + 1))
     for n in range(nmax + 1):
         a[n] = ((w * t**n) @ P) * at_one
-    a[np.abs(a) < 1e-15] = 0.0
+    # exact zeros: degree k > n, or of the other parity (the law of t is symmetric)
+    k = np.arange(nmax + 1)
+    a[(k[None, :] > k[:, None]) | ((k[:, None] - k[None, :]) % 2 == 1)] = 0.0
     return a
 
 
@@ -535,12 +537,17 @@ class _Map:
         self.nr, self.ns = c.r.size, c.s.size
         self.gamma = c.psi_p / c.psi_n
         self.gamma_h = c.psi_p / (c.psi_n * (c.d - 1))
+        self.fw = np.ascontiguousarray(c.f_white.reshape(4 * self.ns, self.nr))
         self.blocks = []
         for b in c._blocks:
             m = b.vecs.shape[0]
             I = np.repeat(b.fidx[:, :, None], 2, axis=2)
             J = np.repeat(b.fidx[:, None, :], 2, axis=1)
-            self.blocks.append((b, m, I, J, c.psi_p * c.d / b.dim))
+            hw = b.hsign * c.s_weights[b.htype]
+            hmat = np.zeros((m, self.ns))
+            hmat[np.arange(m), b.htype] = b.hsign                   # diag(T) -> delta_h per sample type
+            self.blocks.append((b, m, I, J, c.psi_p * c.d / b.dim, np.arange(m), hw,
+                                np.ascontiguousarray(b.vecs.T), hmat))
 
     def unpack(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         Z, nr, ns = x.shape[0], self.nr, self.ns
@@ -566,30 +573,29 @@ class _Map:
         Z = z.shape[0]
         MF = np.linalg.inv(np.eye(2)[None, None] + DF)
         MH = 1.0 / (1.0 + DH)                                     # (Z, Ns)
-        lam = (c.det_white[None, :] - z[:, None] + np.einsum("j,zjab,jabr->zr", ws, MF, c.f_white)
+        lam = (c.det_white[None, :] - z[:, None] + (MF * ws[None, :, None, None]).reshape(Z, -1) @ self.fw
                + (MH * ws) @ c.h_white)
         selfe = np.zeros((Z, self.nr), np.complex128)
         D = R * wr
         keep = []
-        for b, m, I, J, ratio in self.blocks:
+        for b, m, I, J, ratio, diag, hw, vT, hmat in self.blocks:
             Om = np.zeros((Z, m, m), np.complex128)
-            hw = (b.hsign * ws[b.htype])[None, :]
-            Om[:, np.arange(m), np.arange(m)] = b.det[None, :] + hw * MH[:, b.htype]
+            Om[:, diag, diag] = b.det[None, :] + hw[None, :] * MH[:, b.htype]
             Om[:, I, J] += ws[None, :, None, None] * MF
-            S = (b.vecs[None] * D[:, None, :]) @ b.vecs.T
+            S = (b.vecs[None] * D[:, None, :]) @ vT
             G = np.linalg.inv(np.eye(m)[None] + ratio * (Om @ S))
-            X = b.vecs.T[None] @ G                                  # (Z, Nr, m): c(r)^T G
-            selfe += np.einsum("zra,zab,br->zr", X, Om, b.vecs)
-            keep.append((b, I, J, X))
+            X = vT[None] @ G                                        # (Z, Nr, m): c(r)^T G
+            selfe += np.sum((X @ Om) * vT[None], axis=2)
+            keep.append((b, I, J, X, vT, hmat))
         Rn = 1.0 / (lam + selfe)
         Dn = Rn * wr
-        DFn = np.einsum("zr,jabr->zjab", Dn, c.f_white)
+        DFn = (Dn @ self.fw.T).reshape(Z, self.ns, 2, 2)
         DHn = Dn @ c.h_white.T                                     # (Z, Ns)
         sv = None
-        for b, I, J, X in keep:
-            T = np.swapaxes(X * Dn[:, :, None], 1, 2) @ b.vecs.T     # T[z, a, b] = sum_r D c_b X_a
+        for b, I, J, X, vT, hmat in keep:
+            T = np.swapaxes(X * Dn[:, :, None], 1, 2) @ vT            # T[z, a, b] = sum_r D c_b X_a
             DFn = DFn + T[:, I, J]
-            np.add.at(DHn, (slice(None), b.htype), np.einsum("zaa->za", T) * b.hsign[None, :])
+            DHn = DHn + np.diagonal(T, axis1=1, axis2=2) @ hmat
             if want_traces and b.v_index >= 0:
                 sv = T[:, b.v_index, b.v_index]
         return Rn, self.gamma * DFn, self.gamma_h * DHn, sv

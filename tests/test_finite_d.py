@@ -1,0 +1,239 @@
+"""Finite-d theory of the spectrum of U (rfdiff.finite_d, issue 13; docs/finite_d.md).
+
+Independent checks: closed-form moments of the quadrature laws and Gegenbauer identities; the d -> infinity
+limit against Theorem 3.1 (rfdiff.RFModel.stieltjes); and the real tanh U with the noise average done exactly
+(rfdiff.simulate, Mehler expansion) at finite d, several seeds. Tolerances come from the measured
+seed-to-seed scatter (standard error of the seed mean) and are stated at each assertion.
+"""
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+import rfdiff
+from rfdiff import finite_d as fd
+from rfdiff import simulate
+
+
+def empirical_q(values, z):
+    """(1/p) Tr (U - z)^{-1} per seed (rows) from eigenvalues."""
+    return np.mean(1.0 / (np.asarray(values)[:, :, None] - z[None, None, :]), axis=1)
+
+
+# ----------------------------------------------------------------------------- quadrature laws (closed forms)
+
+
+@pytest.mark.parametrize("d", [8, 50, 1000, 10**6])
+def test_chi_rule_moments(d):
+    # r^2 = chi^2_d / d: E r^2 = 1, E r^4 = 1 + 2/d, E r^6 = (1 + 2/d)(1 + 4/d) (Gauss: exact to degree 2N-1)
+    r, w = fd.chi_rule(d, 12)
+    assert abs(w.sum() - 1) < 1e-14
+    assert abs(w @ r**2 - 1) < 1e-13
+    assert abs(w @ r**4 - (1 + 2 / d)) < 1e-13
+    assert abs(w @ r**6 - (1 + 2 / d) * (1 + 4 / d)) < 1e-12
+
+
+@pytest.mark.parametrize("d", [8, 50, 10**6])
+def test_sphere_rule_moments(d):
+    # u = sqrt(d) cos(theta) of two uniform directions:
+    # E u^2 = 1, E u^4 = 3d/(d+2), E u^6 = 15 d^2/((d+2)(d+4))
+    u, w = fd.sphere_rule(d, 20)
+    assert abs(w @ u**2 - 1) < 1e-13
+    assert abs(w @ u**4 - 3 * d / (d + 2)) < 1e-12
+    assert abs(w @ u**6 - 15 * d * d / ((d + 2) * (d + 4))) < 1e-11
+    # and it is the law of sqrt(d) x_1/|x| (Monte Carlo check of the density, 4 sigma)
+    if d == 8:
+        x = np.random.default_rng(0).standard_normal((200_000, d))
+        uu = math.sqrt(d) * x[:, 0] / np.linalg.norm(x, axis=1)
+        m4 = np.mean(uu**4)
+        assert abs(m4 - w @ u**4) < 4 * np.std(uu**4) / math.sqrt(uu.size)
+
+
+@pytest.mark.parametrize("d", [8, 50, 400])
+def test_monomial_gegenbauer(d):
+    a = fd.monomial_gegenbauer(d, 6)
+    assert np.allclose(a.sum(axis=1), 1.0, atol=1e-13)  # G_k(1) = 1
+    # closed forms: rho^2 = 1/d + (d-1)/d G_2, rho^3 = 3/(d+2) rho + (d-1)/(d+2) G_3
+    assert abs(a[2, 0] - 1 / d) < 1e-14 and abs(a[2, 2] - (d - 1) / d) < 1e-13
+    assert abs(a[3, 1] - 3 / (d + 2)) < 1e-14 and abs(a[3, 3] - (d - 1) / (d + 2)) < 1e-13
+    # G_3(t) = ((d+2) t^3 - 3t)/(d-1): the identity rho^3 = a31 rho + a33 G_3(rho) at any rho
+    t = np.linspace(-1, 1, 7)
+    assert np.allclose(t**3, a[3, 1] * t + a[3, 3] * ((d + 2) * t**3 - 3 * t) / (d - 1), atol=1e-13)
+    # parity: odd monomials have only odd degrees
+    assert np.all(a[5, ::2] == 0) and np.all(a[4, 1::2] == 0)
+
+
+# ----------------------------------------------------------------------------- coefficients
+
+
+def test_coefficients_budget_and_limit():
+    m = rfdiff.RFModel(psi_p=16, psi_n=4, t=0.1)
+    c = m.constants
+    co = fd.coefficients(m, 40, r_nodes=16)
+    assert co.min_white >= -1e-12 and co.s_quadrature_error < 1e-5
+    # the diagonal budget of a row type is E tanh(Gamma_t r z)^2: against mpmath (tanh-sinh, 30 digits) at
+    # the smallest, a central and the largest node (r = 2.04: where Gauss-Hermite in 1-d still errs by 1e-8)
+    import mpmath
+
+    for i in (0, 8, co.r.size - 1):
+        g = math.sqrt(c.gamma2) * co.r[i]
+        with mpmath.workdps(30):
+            ref = mpmath.quad(lambda x, g=g: mpmath.tanh(g * x) ** 2 * mpmath.exp(-x * x / 2),
+                              [-mpmath.inf, 0, mpmath.inf]) / mpmath.sqrt(2 * mpmath.pi)
+        assert abs(co.norm2[i] - float(ref)) < 1e-13
+    # d -> infinity: the row types collapse to r = 1 and the noise-response coefficient kappa_10 -> b_t
+    big = fd.coefficients(m, 10**6, r_nodes=8, s_nodes=2)
+    b1 = big._blocks[0]
+    assert abs(big.r_weights @ b1.vecs[b1.v_index] ** 2 - c.b**2) < 5e-6 * c.b**2 * 10
+    assert abs(big.r_weights @ big.norm2 - c.norm2) < 1e-5
+
+
+def test_bad_input():
+    m = rfdiff.RFModel(psi_p=4, psi_n=2, t=0.1)
+    with pytest.raises(ValueError, match="d must be an integer"):
+        fd.coefficients(m, 4)
+    with pytest.raises(ValueError, match="d must be an integer"):
+        fd.coefficients(m, 50.0)
+    with pytest.raises(ValueError, match="d must be an integer"):
+        fd.coefficients(m, True)
+    with pytest.raises(TypeError, match="RFModel"):
+        fd.coefficients("model", 50)
+    aniso = rfdiff.RFModel(4, 2, 0.1, data=rfdiff.DataSpectrum([0.5, 1.5], [0.5, 0.5]))
+    with pytest.raises(ValueError, match="isotropic"):
+        fd.coefficients(aniso, 50)
+    even = rfdiff.RFModel(4, 2, 0.1, activation=rfdiff.centred(lambda x: x**2 + np.tanh(x), 1.0))
+    with pytest.raises(ValueError, match="odd activation"):
+        fd.coefficients(even, 50)
+    co = fd.coefficients(m, 20, r_nodes=8)
+    with pytest.raises(ValueError, match="Im z > 0"):
+        fd.solve(co, [0.1 + 0.0j])
+    with pytest.raises(ValueError, match="Im z > 0"):
+        fd.solve(co, 0.1 - 0.1j)
+    with pytest.raises(ValueError, match="finite"):
+        fd.solve(co, np.nan + 1j)
+    with pytest.raises(TypeError, match="FiniteDCoefficients"):
+        fd.solve(m, 0.1 + 0.1j)
+    with pytest.raises(ValueError, match="on_failure"):
+        fd.solve(co, 0.1 + 0.1j, on_failure="ignore")
+    with pytest.raises(ValueError, match="damping"):
+        fd.solve(co, 0.1 + 0.1j, damping=0.0)
+    with pytest.raises(ValueError, match="lam"):
+        fd.density(co, [0.0, 1.0])
+    with pytest.raises(ValueError, match="apply to finite d"):
+        fd.stieltjes(m, 0.1 + 0.1j, d=None, r_nodes=8)
+
+
+def test_failure_is_reported_not_silent():
+    co = fd.coefficients(rfdiff.RFModel(psi_p=4, psi_n=2, t=0.1), 20, r_nodes=8)
+    with pytest.raises(rfdiff.ResolventConvergenceError, match="finite-d solver failed"):
+        fd.solve(co, [0.05 + 0.01j], maxit=2)
+    with pytest.warns(RuntimeWarning, match="finite-d solver failed"):
+        res = fd.solve(co, [0.05 + 0.01j, 3.0 + 3.0j], maxit=2, on_failure="warn")
+    assert np.isnan(res.q[0]) and not res.converged[0]
+
+
+# ----------------------------------------------------------------------------- solver properties
+
+
+def test_herglotz_shapes_and_to_dict():
+    m = rfdiff.RFModel(psi_p=8, psi_n=2, t=0.1)
+    co = fd.coefficients(m, 30, r_nodes=16)
+    z = np.array([[0.01 + 0.001j, 0.1 + 0.05j], [1.0 + 1e-4j, 40.0 + 3.0j]])
+    res = fd.solve(co, z)
+    assert res.q.shape == z.shape and res.R.shape == (*z.shape, 16) and res.delta_h.shape == (*z.shape, 4)
+    assert res.ok.all() and np.all(res.q.imag > 0) and np.all((z * res.q).imag >= 0)
+    assert np.all(np.abs(res.q) <= 1 / z.imag)  # |q| <= 1/Im z for a Stieltjes transform
+    assert np.max(res.residual) <= 1e-11
+    # q ~ -1/z - m1/z^2 at large |z|, m1 = (1/p) Tr U = E_r norm2 (the diagonal budget)
+    big = 1e5 * (1 + 1j)
+    qb = fd.solve(co, big).q
+    m1 = co.r_weights @ co.norm2
+    assert abs(qb + 1 / big + m1 / big**2) < 50 / abs(big) ** 3
+    dd = res.to_dict()
+    assert dd["converged"] and dd["coefficients"]["d"] == 30 and len(dd["q"]) == 2
+    # the same point alone or in a batch: identical to the iteration tolerance
+    alone = fd.solve(co, z[0, 1]).q
+    assert abs(alone - res.q[0, 1]) < 1e-10 * abs(alone)
+
+
+def test_d_to_infinity_recovers_theorem_3_1():
+    # the finite-d equations reduce to Theorem 3.1 as d -> infinity (docs/finite_d.md §6); the corrections
+    # are O(1/d): the difference falls by ~10 per decade of d (measured ratios 9.6-10.2)
+    m = rfdiff.RFModel(psi_p=16, psi_n=4, t=0.1)
+    z = np.array([0.005 + 0.002j, 0.03 + 0.01j, 0.2 + 0.05j, 10.0 + 2.0j])
+    q_inf = m.stieltjes(z)
+    diffs = []
+    for d in (10**4, 10**5):
+        q = fd.stieltjes(m, z, d=d, r_nodes=16, s_nodes=2)
+        diffs.append(np.abs(q - q_inf) / np.abs(q_inf))
+    assert np.all(diffs[1] < 2e-4), diffs
+    assert np.all(diffs[0] / diffs[1] > 6) and np.all(diffs[0] / diffs[1] < 16), diffs
+    assert np.allclose(fd.stieltjes(m, z), q_inf, rtol=0, atol=0)  # d=None is Theorem 3.1 itself
+
+
+# ----------------------------------------------------------------------------- against the real U (bounded)
+
+
+def test_real_tanh_U_small_setting():
+    # psi_p = 16, psi_n = 4, t = 0.1, d = 40 (p = 640, n = 160): the exact U of 4 seeds. At z = lam (1 + 0.2i)
+    # over the whole spectrum (atom, cluster, rho_1, rho_2 and the gaps) Theorem 3.1 is off by up to 125 %;
+    # the finite-d theory is within 3.8 % (measured), the standard error of the 4-seed mean is <= 2 %:
+    # tolerance 8 % = measured + 2 standard errors
+    m = rfdiff.RFModel(psi_p=16, psi_n=4, t=0.1)
+    d = 40
+    ev = simulate.eigenvalues(m, d, seeds=range(4), noise="exact").values
+    lam = np.geomspace(0.2 * m.constants.s2, 3 * m.spectrum().support[-1][1], 40)
+    z = lam * (1 + 0.2j)
+    qs = empirical_q(ev, z)
+    qe = qs.mean(axis=0)
+    se = qs.std(axis=0, ddof=1) / 2 / np.abs(qe)
+    err = np.abs(fd.stieltjes(m, z, d=d) - qe) / np.abs(qe)
+    err_lim = np.abs(m.stieltjes(z) - qe) / np.abs(qe)
+    assert err_lim.max() > 0.8  # the test can fail: the limit theory misses the smeared atom
+    assert err.max() < 0.08, (err.max(), se.max())
+    # the spread of the atom: the theory's 5-50-95 % mass quantiles against the eigenvalues (1.5 % here)
+    th = fd.spectrum_features(m, d, points=600)
+    em = fd.empirical_features(ev, m.psi_p, m.psi_n)
+    for name in ("atom_q05", "atom_q50", "atom_q95", "rho1_lower", "rho1_upper"):
+        a, b = getattr(th, name), getattr(em, name)
+        assert abs(a - b) < 0.06 * b + 3 * em.spread[name], (name, a, b, em.spread[name])
+
+
+def test_spectrum_features_limit_and_empirical():
+    m = rfdiff.RFModel(psi_p=16, psi_n=4, t=0.1)
+    lim = fd.spectrum_features(m)
+    assert lim.atom_width == 0.0 and lim.atom_q50 == m.constants.s2
+    lo, hi = m.spectrum().support[1]  # rho_1 of Theorem 3.1 (the cluster is support[0])
+    assert lo <= lim.rho1_lower < lim.rho1_upper <= hi
+    ev = np.sort(np.random.default_rng(1).uniform(0, 1, (3, 160)), axis=1)
+    f = fd.empirical_features(ev, 16.0, 4.0)  # p = 160: d = 10, n = 40, atom = 110 eigenvalues
+    assert f.atom_mass == 110 / 160 and f.diagnostics["seeds"] == 3
+    assert abs(f.atom_q50 - np.mean([np.median(v[:110]) for v in ev])) < 1e-15
+    assert set(f.to_dict()) >= {"atom_width", "rho1_lower", "spread"}
+
+
+# ----------------------------------------------------------------------------- the paper's settings (slow)
+
+# d = 50, 3 seeds (measured max relative error of q at z = lam (1 + 0.2i), lam in [1e-3, 100]):
+# Fig. 4 (t = 0.01) 1.2 %; Fig. 5 (t = 0.1) psi_n = 4, 8, 16, 32: 4.1, 3.7, 2.8, 2.7 %.
+# d = 100, 2 seeds: 0.7; 1.0, 1.0, 0.8, 0.8 %. Seed-to-seed scatter of single seeds: up to 2.5 % (d = 50),
+# 1.6 % (d = 100), so the standard error of the mean is <= 1.5 % / 1.1 %. Tolerances: the issue's 5 % at
+# d = 50 and 2.5 % at d = 100 (measured + 1.5 standard errors).
+PAPER = [(0.01, 8), (0.1, 4), (0.1, 8), (0.1, 16), (0.1, 32)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("t, psi_n", PAPER)
+@pytest.mark.parametrize("d, seeds, tol", [(50, (0, 1, 2), 0.05), (100, (0, 1), 0.025)])
+def test_paper_settings_stieltjes(t, psi_n, d, seeds, tol):
+    if d == 100 and not os.environ.get("RFDIFF_SLOW_D100"):
+        pytest.skip("d = 100 takes ~5 min per seed: set RFDIFF_SLOW_D100=1")
+    m = rfdiff.RFModel(psi_p=64, psi_n=psi_n, t=t)
+    ev = simulate.eigenvalues(m, d, seeds=seeds, noise="exact").values
+    lam = np.geomspace(1e-3, 100, 121)
+    z = lam * (1 + 0.2j)
+    qe = empirical_q(ev, z).mean(axis=0)
+    err = np.abs(fd.stieltjes(m, z, d=d) - qe) / np.abs(qe)
+    assert err.max() < tol, (err.max(), lam[err.argmax()])
