@@ -1,7 +1,7 @@
 """Baseline: the published way of computing the density of U (re-implemented, not copied).
 
 The script that accompanies Bonnaire, Urfin, Biroli & Mézard (NeurIPS 2025), which draws the
-theory curves of the paper's Fig. 4, solves Theorem 3.1 (THEORY.md §4) point by point:
+theory curves of the paper's Fig. 4, solves Theorem 3.1 (docs/theory.md §4.2) point by point:
 
 * three complex unknowns (q, r, s), written as 6 real equations: the real and imaginary parts of
   ``s - sum_k pi_k / (s_hat + lam_k r_hat)``, ``r - sum_k pi_k lam_k / (s_hat + lam_k r_hat)`` and
@@ -54,7 +54,7 @@ def epsilon_ladder(top: int = 100) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Coefficients:
-    """Coefficients of Theorem 3.1 (THEORY.md §4 names)."""
+    """Coefficients of Theorem 3.1 (docs/theory.md §4 names)."""
 
     psi_p: float
     psi_n: float

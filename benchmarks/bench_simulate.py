@@ -117,7 +117,7 @@ def numpy_exact(m: rfdiff.RFModel, W: np.ndarray, X: np.ndarray, order: int, ord
 
 
 def numpy_flow(mats, tau: np.ndarray) -> np.ndarray:
-    """Straightforward curves: eigh, then per tau the explicit A(tau) of THEORY.md §2 and the losses."""
+    """Plain curves: eigh, then per tau the explicit A(tau) of docs/theory.md §2.2 and the losses."""
     lam, Q = np.linalg.eigh(mats.U)
     p, d, delta = mats.p, mats.d, mats.delta
     out = []
@@ -181,7 +181,7 @@ def measure_flow(mats, baseline: bool = True) -> dict:
 
 def measure_train(mats, steps=(5, 25)) -> dict:
     m = model(mats.t)
-    dtau = 1e-2 * PSI_P / mats.delta  # the published learning rate in flow time (THEORY.md §8)
+    dtau = 1e-2 * PSI_P / mats.delta  # the published learning rate in flow time (docs/theory.md §8.3)
     times = []
     for s in steps:
         t0 = time.perf_counter()

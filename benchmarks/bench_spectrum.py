@@ -3,7 +3,7 @@
 Setting: the paper's Fig. 4, psi_p = 64, psi_n = 8, t = 0.01, tanh, data N(0, I).
 
 * rfdiff: ``RFModel.density`` on a 400-point grid covering the whole spectrum (atom region and
-  cluster, rho_1, rho_2 and the gaps; THEORY.md §5), timed after warm-up (Numba compilation
+  cluster, rho_1, rho_2 and the gaps; docs/theory.md §5.2), timed after warm-up (Numba compilation
   excluded). Goal: <= 25 ms.
 * Baseline: :mod:`baseline_published` (scipy ``root(method="lm")`` on 6 real equations, 114 values
   of Im z from 100 to 1e-9 per point), on every 10th point of the same grid (40 points) and
@@ -55,7 +55,7 @@ PSI_P, PSI_N, T = 64.0, 8.0, 0.01
 N_POINTS = 400
 BASELINE_STRIDE = 10          # baseline timed on every 10th grid point unless full
 GOAL_SECONDS = 0.025
-# Support components at t = 0.01 (THEORY.md §5); reference points sit strictly inside them.
+# Support components at t = 0.01 (docs/theory.md §5.2); reference points sit strictly inside them.
 SUPPORTS = {"cluster": (0.00368, 0.0102), "rho1": (0.0913, 0.3594), "rho2": (9.84, 44.7)}
 REF_PER_COMPONENT = 15
 # Outside the continuous support: below the atom, atom-cluster, cluster-rho1, rho1-rho2, above rho2.
@@ -101,7 +101,7 @@ def compute_reference(model: rfdiff.RFModel) -> dict:
     if not all(p.herglotz for p in pts):
         raise RuntimeError("reference: Herglotz check failed")
     if np.any(rho[inside] <= 0) or np.any(rho[~inside] > 1e-20):
-        raise RuntimeError("reference: support components are not where THEORY.md §5 puts them")
+        raise RuntimeError("reference: support components are not where docs/theory.md §5.2 puts them")
     return {"lam": lam, "inside": inside, "rho": rho, "rho_eps": rho_eps,
             "max_residual": max(p.residual for p in pts)}
 

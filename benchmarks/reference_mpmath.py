@@ -1,6 +1,6 @@
 """High-precision reference for rho(lam) (mpmath), independent of rfdiff's solver.
 
-Theorem 3.1 (THEORY.md §4) with the two complex unknowns (q, r) (s follows from them) is solved
+Theorem 3.1 (docs/theory.md §4.2) with the two complex unknowns (q, r) (s follows from them) is solved
 with mpmath at ``dps`` working digits (default 40, answers good to ~30 digits) by Newton's method
 with a central-difference Jacobian (the equations are holomorphic in q and r, so a real step gives
 the complex derivative; the h^2 error is below 10^-dps). The physical branch is reached by

@@ -1,6 +1,6 @@
 """Anisotropic data: spectrum of U for rho_Sigma = (1/2) delta(lambda - 0.5) + (1/2) delta(lambda - 1.5).
 
-The paper's second data model (THEORY.md §1), at psi_p = 64, psi_n = 8 and t = 0.01 (left)
+The paper's second data model (docs/theory.md §1), at psi_p = 64, psi_n = 8 and t = 0.01 (left)
 and t = 0.1 (right). Theory: the exact solution of Theorem 3.1 with the two-atom rho_Sigma
 (rfdiff.RFModel(..., data=DataSpectrum(...)).spectrum()). Simulation: eigenvalues of the
 Gaussian-equivalent U at dimension d (default 40, p = 2560) with x ~ N(0, Sigma), Sigma diagonal

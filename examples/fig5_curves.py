@@ -4,8 +4,10 @@ Lines: the d -> infinity learning curves (rfdiff.learning_curves) of L_train, L_
 L_gen and E_score against tau. Markers: exact gradient-flow curves of one draw of the
 Gaussian-equivalent matrices at dimension d (rfdiff.simulate.gradient_flow; default
 d = 30, i.e. p = 1920). Right column: L_gen against tau / tau_mem, with tau_mem the
-dynamical memorization time of rfdiff.phases (L_gen reaches half of L_gen(inf)): the
-curves collapse. Runs in well under a minute at the defaults.
+dynamical memorization time of rfdiff.phases (L_gen reaches half of L_gen(inf)): each curve
+is rescaled by its own half-rise, so they meet at 1/2 by construction; this shows the shape of
+the rise, not how tau_mem scales with n (for that: the paper's tau/psi_n rescaling and the
+tau_mem fits of `rfdiff report`, and examples/timescales.py). Runs in well under a minute.
 
     python examples/fig5_curves.py [--d 30] [--seeds 1] [--out fig5_curves]
 """
@@ -20,7 +22,6 @@ import numpy as np
 
 import rfdiff
 from rfdiff import simulate
-from rfdiff.phases import dynamical_timescales
 
 PSI_P = 64.0
 PSI_N = (4.0, 8.0, 16.0, 32.0)
@@ -41,8 +42,8 @@ def main() -> None:
     (ax_tr, ax_te, ax_col), (ax_gen, ax_sc, ax_sccol) = axes
     for psi_n, col in zip(PSI_N, colors):
         model = rfdiff.RFModel(PSI_P, psi_n, args.t)
-        lc = rfdiff.learning_curves(model, tau)
-        dyn = dynamical_timescales(model)
+        lc = model.learning_curves(tau)
+        dyn = model.dynamical_timescales()
         sims = [simulate.gradient_flow(model, tau_sim, d=args.d, seed=s, noise="gaussian")
                 for s in range(args.seeds)]
         sim = {k: np.mean([getattr(f, k) for f in sims], axis=0) for k in ("train", "test", "gen", "score")}

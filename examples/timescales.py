@@ -45,9 +45,8 @@ def main() -> None:
         psi_n = PSI_N[PSI_N < psi_p]
         rows = []
         for pn in psi_n:
-            dyn = rfdiff.RFModel(psi_p, pn, args.t).dynamical_timescales()
-            sp = dyn.spectral
-            rows.append((dyn.tau_mem_dyn, sp.tau_mem, sp.tau_mem_loss, dyn.tau_gen_dyn, sp.tau_gen))
+            ts = rfdiff.RFModel(psi_p, pn, args.t).timescales()
+            rows.append((ts.tau_mem_dyn, ts.tau_mem, ts.tau_mem_loss, ts.tau_gen_dyn, ts.tau_gen))
         mem_dyn, mem_spec, mem_loss, gen_dyn, gen_spec = np.array(rows).T
         fit = psi_p == args.psi_p[0]
         for ax, values, key, label, color in (

@@ -32,7 +32,7 @@ print(f"psi_p = {model.psi_p:g}, psi_n = {model.psi_n:g}, t = {model.t:g}, "
 # ## 2. Gaussian-equivalence constants
 # The nonlinearity enters the theory only through a few Gaussian integrals (a_t, b_t, v_t^2,
 # s_t^2, mu_1, mu_*^2), computed by Gauss–Hermite quadrature to ~1e-14. For tanh with
-# sigma_x = 1, mu_1 = 0.605706 at every t (a reference value of THEORY.md §3).
+# sigma_x = 1, mu_1 = 0.605706 at every t (a reference value of docs/theory.md §3).
 
 # %%
 c = model.constants

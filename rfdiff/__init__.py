@@ -2,13 +2,26 @@
 
 The spectrum of the random-features correlation matrix U of Bonnaire, Urfin,
 Biroli & Mézard (NeurIPS 2025) from its self-consistent resolvent equations,
-with the conventions of THEORY.md.
+its timescales and limit learning curves, with the conventions of docs/theory.md.
 """
 
-from . import activations, constants, dynamics, errors, phases, resolvent, simulate, spectrum, twopoint
+from . import (
+    activations,
+    constants,
+    dynamics,
+    errors,
+    io,
+    noise_draws,
+    phases,
+    resolvent,
+    ridge,
+    simulate,
+    spectrum,
+    twopoint,
+)
 from .activations import Activation, centred
 from .constants import Constants
-from .dynamics import Timescales
+from .dynamics import SpectralTimescales
 from .errors import (
     NumericalError,
     QuadratureError,
@@ -16,8 +29,9 @@ from .errors import (
     SpectrumResolutionError,
     UndefinedQuantityError,
 )
+from .io import load
 from .model import DataSpectrum, RFModel
-from .phases import DynamicalTimescales, PhaseDiagram, dynamical_timescales, n_star, phase_diagram
+from .phases import DynamicalTimescales, PhaseDiagram, Timescales, dynamical_timescales, n_star, phase_diagram
 from .resolvent import Equations, Resolvent
 from .spectrum import Spectrum
 from .sweep import sweep
@@ -36,6 +50,7 @@ __all__ = [
     "RFModel",
     "Resolvent",
     "ResolventConvergenceError",
+    "SpectralTimescales",
     "Spectrum",
     "SpectrumResolutionError",
     "Timescales",
@@ -46,13 +61,17 @@ __all__ = [
     "dynamical_timescales",
     "dynamics",
     "errors",
+    "io",
     "learning_curves",
+    "load",
     "n_star",
+    "noise_draws",
     "phase_diagram",
     "phases",
     "plot",
     "report",
     "resolvent",
+    "ridge",
     "simulate",
     "spectrum",
     "sweep",

@@ -1,14 +1,16 @@
-"""Activation functions sigma of the random-features score model (THEORY.md §1).
+"""Activation functions sigma of the random-features score model (docs/theory.md §1.3).
 
 An :class:`Activation` bundles a vectorised numpy function with an optional
 mpmath counterpart (used by the high-precision path of :mod:`rfdiff.constants`).
-Named activations: ``"tanh"``, ``"erf"``. Any vectorised callable is accepted;
+Named activations: ``"tanh"``, ``"erf"`` (centred) and ``"relu"`` (not centred: a model needs
+``centred("relu", Gamma_t)``, which the command line builds itself). Any vectorised callable is accepted;
 the theory needs it centred, ``E sigma(Gamma_t z) = 0`` for ``z ~ N(0, 1)``,
-which :func:`check_centred` enforces (THEORY.md §1, mu_0 = 0).
+which :func:`check_centred` enforces (docs/theory.md §1.3, mu_0 = 0).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +26,8 @@ __all__ = [
     "gauss_hermite",
     "gaussian_mean",
     "get_activation",
+    "relu",
+    "relu_moments",
 ]
 
 
@@ -41,6 +45,12 @@ class Activation:
         The same function on ``mpmath.mpf`` scalars, for the high-precision
         path. If omitted, ``fn`` itself is tried on ``mpf`` values (this works
         for polynomials and other pure-arithmetic callables).
+    centred_constants : callable, optional
+        ``(t, sigma_x2) -> dict`` of the Gaussian-equivalence constants of the *centred* activation in
+        closed form (the fields of :class:`rfdiff.constants.Constants` other than ``t``): centring only
+        shifts sigma by a constant, which no covariance sees. :func:`centred` passes it on and
+        :func:`rfdiff.constants.compute_constants` then uses it instead of quadrature (needed for kinked
+        activations, where Gauss–Hermite converges like 1/N: ReLU's s_t^2 is 1.8 % off at order 200).
 
     Examples
     --------
@@ -53,6 +63,14 @@ class Activation:
     fn: Callable[[np.ndarray], np.ndarray]
     name: str = "callable"
     mp_fn: Callable[[Any], Any] | None = None
+    centred_constants: Callable[[float, float], dict[str, float]] | None = None
+    centred_by: float | None = None
+
+    @property
+    def closed_form(self) -> Callable[[float, float], dict[str, float]] | None:
+        """Closed-form constants of this activation itself: set when it is the centred version of one
+        that has ``centred_constants`` (``centred_by`` is then the mean that was subtracted)."""
+        return self.centred_constants if self.centred_by is not None else None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.fn(x), dtype=np.float64)
@@ -68,6 +86,15 @@ class Activation:
                 f"activation {self.name!r} cannot be evaluated on mpmath numbers; "
                 "pass Activation(fn, name, mp_fn=...) with an mpmath version"
             ) from exc
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """max(x, 0). Not centred: use ``centred("relu", Gamma_t)`` in a model (``rfdiff --activation relu``)."""
+    return np.maximum(x, 0.0)
+
+
+def _relu_mp(x: Any) -> Any:
+    return x if x > 0 else mpmath.mpf(0)
 
 
 _NAMED: dict[str, Activation] = {
@@ -127,7 +154,7 @@ def gaussian_mean(act: Activation, scale: float) -> float:
 
 
 def check_centred(act: Activation, scale: float, tol: float = 1e-9) -> None:
-    """Raise ``ValueError`` unless E sigma(scale z) = 0 (THEORY.md §1: mu_0 = 0).
+    """Raise ``ValueError`` unless E sigma(scale z) = 0 (docs/theory.md §1.3: mu_0 = 0).
 
     ``tol`` is relative to sqrt(E sigma(scale z)^2); both moments come from
     adaptive quadrature accurate to ~1e-12, so 1e-9 leaves a wide margin.
@@ -164,11 +191,58 @@ def centred(
     """
     act = get_activation(activation)
     mean = gaussian_mean(act, scale)
-    base = act.fn
-    base_mp = act.mp_fn
+    mp_fn = None if act.mp_fn is None else _Shifted(act.mp_fn, mean)
+    return Activation(_Shifted(act.fn, mean), f"centred({act.name})", mp_fn,
+                      centred_constants=act.centred_constants, centred_by=mean)
 
-    def fn(x: np.ndarray) -> np.ndarray:
-        return base(x) - mean
 
-    mp_fn = None if base_mp is None else (lambda x: base_mp(x) - mean)
-    return Activation(fn, f"centred({act.name})", mp_fn)
+class _Shifted:
+    """x -> base(x) - mean, picklable when ``base`` is (process pools send models to workers)."""
+
+    def __init__(self, base: Callable[[Any], Any], mean: float) -> None:
+        self.base, self.mean = base, mean
+
+    def __call__(self, x: Any) -> Any:
+        return self.base(x) - self.mean
+
+
+def relu_moments(t: float, sigma_x2: float = 1.0) -> dict[str, float]:
+    """Closed-form Gaussian-equivalence constants of the centred ReLU (docs/theory.md §3.1).
+
+    Gauss–Hermite quadrature converges only like 1/N for the kink of max(x, 0) (s_t^2 is 1.8 % off
+    at order 200), so the command line uses these. With rho = e^{-2t} sigma_x^2 / Gamma_t^2 the
+    correlation of g(u, v) and g(u, w), the arc-cosine kernel gives
+    E[relu(x) relu(y)] = Gamma_t^2 (sqrt(1 - rho^2) + (pi - arccos rho) rho) / (2 pi); the mean shift
+    of the centring drops out of every covariance. Evaluated without cancellation: 1 - rho =
+    Delta_t / Gamma_t^2 and h = sqrt(1 - rho^2) - rho arccos(rho) = O((1 - rho)^{3/2}) enter
+    s_t^2 = Gamma_t^2 ((1 - rho)/4 - h/(2 pi)) directly.
+
+    Returns
+    -------
+    dict
+        ``delta, gamma2, sigma_x2, a, b, v2, s2, mu1, mustar2, norm2`` (the fields of
+        :class:`rfdiff.constants.Constants` other than ``t``).
+
+    Examples
+    --------
+    >>> c = relu_moments(0.1)
+    >>> round(c["a"], 12), round(c["mu1"], 12)
+    (0.5, 0.5)
+    """
+    e2 = math.exp(-2.0 * t) * sigma_x2
+    delta = -math.expm1(-2.0 * t)
+    gamma2 = e2 + delta
+    one_minus_rho = delta / gamma2
+    rho = e2 / gamma2
+    arccos = 2.0 * math.asin(math.sqrt(0.5 * one_minus_rho))
+    h = math.sqrt(one_minus_rho * (1.0 + rho)) - rho * arccos
+    norm2 = gamma2 * (0.5 - 0.5 / math.pi)
+    v2 = gamma2 * (rho / 4.0 + (h - 1.0) / (2.0 * math.pi))
+    s2 = gamma2 * (one_minus_rho / 4.0 - h / (2.0 * math.pi))
+    return {"delta": delta, "gamma2": gamma2, "sigma_x2": float(sigma_x2), "a": 0.5,
+            "b": 0.5 * math.sqrt(delta), "v2": v2, "s2": s2, "mu1": 0.5 * math.sqrt(gamma2),
+            "mustar2": gamma2 * (0.25 - 0.5 / math.pi), "norm2": norm2}
+
+
+# ReLU is named (not centred: use centred("relu", Gamma_t)); its centred version has closed-form constants
+_NAMED["relu"] = Activation(relu, "relu", _relu_mp, centred_constants=relu_moments)

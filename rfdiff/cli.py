@@ -1,40 +1,79 @@
 """Command-line interface: ``rfdiff`` (also ``python -m rfdiff``).
 
-``rfdiff`` with no arguments runs the main job, ``rfdiff report``: the paper's
-random-features figures with theory lines and finite-size simulation overlays, written to
-./rfdiff-report (``--quick`` for a smaller run, ``--out DIR``; :mod:`rfdiff.report`).
+``rfdiff`` with no arguments runs the main job, ``rfdiff report``: the paper's random-features
+claims tested against finite-size simulation, written to ./rfdiff-report (``--quick`` for a smaller
+run, ``--out DIR``; :mod:`rfdiff.report`).
 
-``rfdiff spectrum [--json] [--plot out.png]``: atoms, support and a density table of U
-(JSON keys ``constants``, ``atoms``, ``support``). ``rfdiff timescales [--json]``: tau_gen,
-tau_mem (spectral, paper convention; dynamical ones under ``dynamical``), ``n_star`` and every
-component. ``rfdiff curves --tau 1e-1:1e6:200 [--simulate d=100,seeds=4] [--json|--csv]
-[--plot out.png]``: the limit learning curves (and finite-size gradient flow).
-``rfdiff phase --psi-p 1:128:64 --psi-n 1:64:64 --t 0.1 --tau 1e3,1e4 [--workers N |
---scheduler ADDRESS] [--plot out.png] [--json]``: L_gen maps and regimes.
+``rfdiff spectrum [--json] [--plot out.png]``: atoms, support and a density table of U.
+``rfdiff timescales [--json]``: tau_gen, tau_mem (spectral, paper convention; dynamical ones under
+``dynamical``), ``n_star`` and every component. ``rfdiff curves --tau 1e-1:1e6:200 [--simulate
+d=40,seeds=2] [--json|--csv] [--plot out.png]``: the limit learning curves (and finite-size
+gradient flow). ``rfdiff phase --psi-p 1:128:64 --psi-n 1:64:64 --t 0.1 --tau 1e3,1e4 [--workers N
+| --scheduler ADDRESS] [--plot out.png] [--json]``: L_gen maps and regimes.
 
-Bad input gives a one-line error naming the option and exit code 2; Ctrl-C exits with 130
-and leaves no half-written file; progress bars go to stderr only when it is a terminal.
+Every ``--json`` object carries ``rfdiff_version``, ``command``, ``parameters`` and ``units``.
+Output paths (``--plot``, ``--out``) are checked writable before any computation. Activations:
+``tanh``, ``erf`` and ``relu`` (max(x, 0) centred at Gamma_t, i.e. minus E relu(Gamma_t z) =
+Gamma_t/sqrt(2 pi), with its Gaussian-equivalence constants in closed form).
+
+Exit codes (also in ``rfdiff --help``): exit code 0 on success; exit code 2 on bad input (one line
+naming the option); exit code 3 when a quantity could not be computed (a :class:`rfdiff.NumericalError`:
+one line saying what, the other fields still printed, the missing ones null with their reason); exit
+code 4 on an internal error (one line; please report it); exit code 130 when interrupted (Ctrl-C; no
+half-written file is left). Progress goes to stderr:
+a bar on a terminal, plain lines otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .errors import NumericalError
 from .model import DataSpectrum, RFModel
 
-__all__ = ["main"]
+__all__ = ["EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_NUMERICAL", "EXIT_OK", "EXIT_USAGE", "main"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_NUMERICAL = 3
+EXIT_INTERNAL = 4
+EXIT_INTERRUPTED = 130
+
+_EPILOG = """exit codes:
+  0    success
+  2    bad input: one line naming the option (also an output path that cannot be written)
+  3    a quantity could not be computed (rfdiff.NumericalError): one line on stderr says what;
+       the other fields are still printed, the missing ones as null with their reason
+  4    internal error: one line on stderr (please report it)
+  130  interrupted (Ctrl-C); no half-written file is left
+
+activations: tanh, erf, relu (relu = max(x, 0) minus its mean E relu(Gamma_t z) = Gamma_t/sqrt(2 pi),
+so that it is centred as the theory requires; its constants are used in closed form).
+Progress goes to stderr: a bar on a terminal, plain lines otherwise."""
+
+_UNITS = {
+    "tau": "training time tau = k eta / d^2 of gradient descent with step eta (docs/theory.md §1.6)",
+    "spectral_times": "paper convention psi_p / (Delta_t lambda), lambda an eigenvalue of U (docs/theory.md "
+                      "§6.1)",
+    "lambda": "eigenvalue of U = (1/n) sum E_xi sigma sigma^T (dimensionless)",
+    "rho": "density of eigenvalues of U per unit lambda, normalised to total mass 1 with the atoms",
+    "losses": ("L_train, L_test, L_gen per dimension (1 at A = 0); E_score per dimension "
+               "(docs/theory.md §1.5)"),
+    "psi_p, psi_n": "p/d and n/d",
+}
 
 
 def _positive(name: str):
@@ -50,6 +89,29 @@ def _positive(name: str):
     return parse
 
 
+def _nonnegative(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number >= 0, got {text!r}") from None
+        if not np.isfinite(value) or value < 0:
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number >= 0, got {text!r}")
+        return value
+
+    return parse
+
+
+def _draws(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--noise-draws must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--noise-draws must be an integer >= 1, got {text!r}")
+    return value
+
+
 def _data_spectrum(text: str) -> DataSpectrum:
     try:
         values_text, weights_text = text.split(":")
@@ -63,15 +125,26 @@ def _data_spectrum(text: str) -> DataSpectrum:
         ) from None
 
 
-def _model_options(parser: argparse.ArgumentParser) -> None:
+_ACTIVATIONS = ["tanh", "erf", "relu"]
+
+
+def _model_options(parser: argparse.ArgumentParser, json_csv: bool = False) -> None:
     parser.add_argument("--psi-p", type=_positive("--psi-p"), default=64.0, help="p/d (default 64)")
     parser.add_argument("--psi-n", type=_positive("--psi-n"), default=8.0, help="n/d (default 8)")
     parser.add_argument("--t", type=_positive("--t"), default=None,
                         help="diffusion time (default 0.01 for spectrum, 0.1 otherwise)")
-    parser.add_argument("--activation", choices=["tanh", "erf"], default="tanh")
+    parser.add_argument("--activation", choices=_ACTIVATIONS, default="tanh",
+                        help="tanh (default), erf, or relu (centred automatically at Gamma_t)")
     parser.add_argument("--data-spectrum", type=_data_spectrum, default=None,
                         help="rho_Sigma as values:weights, e.g. 0.5,1.5:0.5,0.5 (default: isotropic N(0, I))")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--ridge", type=_nonnegative("--ridge"), default=0.0,
+                        help="weight decay lam >= 0: the flow sees U + lam (default 0; docs/theory.md §9.1)")
+    parser.add_argument("--noise-draws", type=_draws, default=None, metavar="M",
+                        help="m fixed noise draws per training point (default: the exact average, m = inf)")
+    fmt = parser.add_mutually_exclusive_group() if json_csv else parser
+    fmt.add_argument("--json", action="store_true", help="print one JSON object")
+    if json_csv:
+        fmt.add_argument("--csv", action="store_true", help="print CSV (tau,train,test,gen,score[,sim_...])")
 
 
 def _tau_grid(text: str) -> np.ndarray:
@@ -123,8 +196,8 @@ def _tau_list(text: str) -> list[float]:
 
 
 def _simulate_spec(text: str) -> dict[str, Any]:
-    """``d=100,seeds=4[,noise=gaussian|exact]`` for --simulate."""
-    form = "--simulate must look like d=100,seeds=4[,noise=gaussian|exact] (d >= 2, seeds >= 1)"
+    """``d=40,seeds=2[,noise=gaussian|exact]`` for --simulate."""
+    form = "--simulate must look like d=40,seeds=2[,noise=gaussian|exact] (d >= 2, seeds >= 1)"
     spec: dict[str, Any] = {"d": None, "seeds": 1, "noise": "gaussian"}
     try:
         for part in text.split(","):
@@ -157,11 +230,23 @@ _FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".ti
 
 
 def _plot_path(text: str) -> Path:
+    """A figure path whose directory exists and is writable: checked by creating (and removing) a
+    temporary file there, before any computation."""
     path = Path(text)
     if path.suffix.lower() not in _FORMATS:
         raise argparse.ArgumentTypeError(f"--plot must end in one of {', '.join(_FORMATS)}, got {text!r}")
-    if not path.parent.resolve().is_dir():
-        raise argparse.ArgumentTypeError(f"--plot: directory {str(path.parent)!r} does not exist")
+    parent = path.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"--plot: directory {str(parent)!r} does not exist")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"--plot: {text!r} is a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot write into {str(parent)!r} ({exc.strerror or type(exc).__name__})") from None
     return path
 
 
@@ -176,51 +261,106 @@ def _parallel_options(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rfdiff", description="Random-matrix-theory analytics for diffusion models (random features). "
-        "Without arguments: rfdiff report (the paper's figures into ./rfdiff-report)."
-    )
+        "Without arguments: rfdiff report (the paper's claims, theory against simulation, into "
+        "./rfdiff-report).",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
-    rep = sub.add_parser("report", help="the main job: the paper's random-features figures with theory and "
-                         "finite-size simulation (PNG, PDF, index.html, report.json)")
+    rep = sub.add_parser("report", help="the main job: the paper's random-features claims, theory against "
+                         "finite-size simulation (PNG, PDF, index.html, report.json)", epilog=_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     rep.add_argument("--quick", action="store_true",
                      help="smaller d, fewer seeds, small phase grid (< 2 min)")
     rep.add_argument("--out", default="rfdiff-report", help="output directory (default ./rfdiff-report)")
     rep.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # test-suite size
     _parallel_options(rep)
-    spec = sub.add_parser("spectrum", help="atoms, support intervals, edges and a density table of U")
+    spec = sub.add_parser("spectrum", help="atoms, support intervals, edges and a density table of U",
+                          epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _model_options(spec)
     spec.add_argument("--points", type=int, default=12, help="density table rows per component")
     spec.add_argument("--plot", type=_plot_path, default=None, metavar="FILE",
                       help="also draw lambda rho(lambda) into FILE (.png, .pdf, ...)")
-    times = sub.add_parser("timescales",
-                           help="tau_gen, tau_mem (spectral and dynamical), n* and every component")
+    times = sub.add_parser("timescales", help="tau_gen, tau_mem (spectral and dynamical), n* and every "
+                                              "component",
+                           epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _model_options(times)
-    curves = sub.add_parser("curves", help="limit learning curves L_train, L_test, L_gen, E_score")
-    _model_options(curves)
+    curves = sub.add_parser("curves", help="limit learning curves L_train, L_test, L_gen, E_score",
+                            epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _model_options(curves, json_csv=True)
     curves.add_argument("--tau", type=_tau_grid, default=_tau_grid("1e-1:1e6:200"),
                         help="log grid start:stop:points (default 1e-1:1e6:200)")
-    curves.add_argument("--csv", action="store_true", help="print CSV (tau,train,test,gen,score[,sim_...])")
     curves.add_argument("--simulate", type=_simulate_spec, default=None, metavar="d=D,seeds=S",
                         help="add the exact gradient flow of finite-size draws (Gaussian-equivalent unless "
-                             "noise=exact), averaged over seeds")
+                             "noise=exact), averaged over seeds; the cost and memory are estimated first")
     curves.add_argument("--plot", type=_plot_path, default=None, metavar="FILE", help="also draw the curves")
-    ph = sub.add_parser("phase", help="L_gen maps and regimes over (psi_p, psi_n) at given tau")
+    ph = sub.add_parser("phase", help="L_gen maps and regimes over (psi_p, psi_n) at given tau",
+                        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     ph.add_argument("--psi-p", type=_log_axis("--psi-p"), default=_log_axis("--psi-p")("4:128:12"),
                     help="start:stop:points (log) or a,b,c (default 4:128:12)")
     ph.add_argument("--psi-n", type=_log_axis("--psi-n"), default=_log_axis("--psi-n")("1:128:12"),
                     help="start:stop:points (log) or a,b,c (default 1:128:12)")
     ph.add_argument("--t", type=_positive("--t"), default=0.1, help="diffusion time (default 0.1)")
     ph.add_argument("--tau", type=_tau_list, default=[1e3, 1e4], help="comma list of times (default 1e3,1e4)")
-    ph.add_argument("--activation", choices=["tanh", "erf"], default="tanh")
+    ph.add_argument("--activation", choices=["tanh", "erf"], default="tanh",
+                    help="tanh (default) or erf (relu is not offered here: the map's workers would compute "
+                         "its "
+                         "constants by quadrature, 2 %% off for the kink)")
     _parallel_options(ph)
     ph.add_argument("--plot", type=_plot_path, default=None, metavar="FILE", help="draw one map per tau")
     ph.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
+# ------------------------------------------------------------------------------ helpers
+
+
 def _model(args: argparse.Namespace, default_t: float) -> RFModel:
-    kwargs = {} if args.data_spectrum is None else {"data": args.data_spectrum}
+    """The model of the options; relu is centred at Gamma_t and gets its constants in closed form."""
+    data = DataSpectrum.isotropic() if args.data_spectrum is None else args.data_spectrum
     t = default_t if args.t is None else args.t
-    return RFModel(psi_p=args.psi_p, psi_n=args.psi_n, t=t, activation=args.activation, **kwargs)
+    extra = {"ridge": getattr(args, "ridge", 0.0), "noise_draws": getattr(args, "noise_draws", None)}
+    if args.activation != "relu":
+        return RFModel(psi_p=args.psi_p, psi_n=args.psi_n, t=t, activation=args.activation, data=data,
+                       **extra)
+    from .activations import centred
+
+    gamma2 = math.exp(-2.0 * t) * data.sigma_x2 - math.expm1(-2.0 * t)
+    # centred ReLU carries its constants in closed form (quadrature converges like 1/N at the kink)
+    return RFModel(psi_p=args.psi_p, psi_n=args.psi_n, t=t, data=data,
+                   activation=centred("relu", math.sqrt(gamma2)), **extra)
+
+
+def _parameters(model: RFModel) -> dict[str, Any]:
+    return {"psi_p": model.psi_p, "psi_n": model.psi_n, "t": model.t, "activation": model.activation.name,
+            "data": {"values": list(model.data.values), "weights": list(model.data.weights)},
+            "ridge": model.ridge, "noise_draws": model.noise_draws}
+
+
+def _envelope(command: str, parameters: dict[str, Any], units: Sequence[str]) -> dict[str, Any]:
+    from . import __version__
+
+    return {"rfdiff_version": __version__, "command": command, "parameters": parameters,
+            "units": {k: _UNITS[k] for k in units}}
+
+
+def _plain(x: Any) -> Any:
+    """JSON-safe copy for the command line's output: arrays to lists, non-finite floats to null."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _plain(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    return x
+
+
+def _print_json(obj: dict[str, Any]) -> None:
+    print(json.dumps(_plain(obj), allow_nan=False))
 
 
 def _save_plot(fig: Any, path: Path) -> None:
@@ -248,74 +388,192 @@ def _new_figure(size: tuple[float, float]) -> Any:
     return Figure(figsize=size, layout="tight")
 
 
-def _bar(total: int, desc: str) -> Any:
-    from tqdm import tqdm
+def _progress(total: int, desc: str) -> Any:
+    from .report.progress import Progress
 
-    return tqdm(total=total, desc=desc, file=sys.stderr, disable=not sys.stderr.isatty(), leave=False,
-                dynamic_ncols=True)
+    return Progress(total, desc, interval=5.0)
+
+
+class _Partial:
+    """Collects what could not be computed: the field goes null, its reason into ``unavailable``, and
+    one line per field goes to stderr at the end (exit code 3)."""
+
+    def __init__(self) -> None:
+        self.reasons: dict[str, str] = {}
+
+    def attempt(self, field: str, what: str, fn: Any) -> Any:
+        try:
+            return fn()
+        except NumericalError as exc:
+            self.reasons[field] = f"{what} could not be computed: {type(exc).__name__}: {exc}"
+            return None
+
+    def finish(self) -> int:
+        for reason in self.reasons.values():
+            print(f"rfdiff: {reason}", file=sys.stderr)
+        return EXIT_NUMERICAL if self.reasons else EXIT_OK
+
+
+# ------------------------------------------------------------------------------ timescales
 
 
 def _timescales(args: argparse.Namespace) -> int:
     from .phases import n_star
+    from .report.sections import GEN_ZERO, governing_time
 
     model = _model(args, 0.1)
-    ts = model.timescales()  # spectral times with the dynamical ones attached
-    out = {
-        "parameters": {"psi_p": model.psi_p, "psi_n": model.psi_n, "t": model.t,
-                       "activation": args.activation},
-        "convention": "tau = psi_p / (Delta_t * lambda) (paper), lambda a support edge",
-        "tau_gen": ts.tau_gen, "tau_mem": ts.tau_mem, "tau_mem_loss_weighted": ts.tau_mem_loss,
-        "tau_gen_edge": ts.tau_gen_edge, "tau_mem_asymptotic": ts.tau_mem_asymptotic,
-        "components": [dataclasses.asdict(c) for c in ts.components],
-        "n_star": None,
-        "dynamical": {"tau_gen": ts.tau_gen_dyn, "tau_mem": ts.tau_mem_dyn, "gen_inf": ts.dynamical.gen_inf},
-    }
-    if len(model.data.values) == 1:  # n* is computed for isotropic data only
-        out["n_star"] = n_star(model.psi_p, model.t, activation=args.activation)
+    partial = _Partial()
+    ts = dyn = nstar = None
+    if model.noise_draws is not None:
+        for key in ("spectral", "dynamical", "n_star"):
+            partial.reasons[key] = "not available with --noise-draws (docs/noise_draws.md §8)"
+    else:
+        ts = partial.attempt("spectral", "the spectral timescales", lambda: model.timescales(dynamical=False))
+        dyn = partial.attempt("dynamical", "the dynamical timescales (read off the limit curves)",
+                              model.dynamical_timescales)
+    if model.noise_draws is not None:
+        pass
+    elif len(model.data.values) != 1:
+        partial.reasons["n_star"] = "n* is computed for isotropic data only"
+    elif args.activation == "relu":
+        partial.reasons["n_star"] = ("n* for relu needs the closed-form constants inside rfdiff.phases "
+                                     "(its quadrature constants are 2 % off for the kink)")
+    else:
+        nstar = partial.attempt("n_star", "n* (steepest fall of L_gen(inf) with psi_n)",
+                                lambda: n_star(model.psi_p, model.t, activation=args.activation,
+                                               ridge=model.ridge))
+    out = _envelope("timescales", _parameters(model), ("tau", "spectral_times", "lambda", "losses"))
+    out["convention"] = "tau = psi_p / (Delta_t * lambda) (paper), lambda a support edge"
+    if ts is not None:
+        gov, flagged = governing_time(ts)
+        out.update({"tau_gen": ts.tau_gen, "tau_mem": ts.tau_mem, "tau_mem_loss_weighted": ts.tau_mem_loss,
+                    "tau_gen_edge": ts.tau_gen_edge, "tau_mem_asymptotic": ts.tau_mem_asymptotic,
+                    "tau_mem_governing": ts.tau_mem_governing, "tau_mem_flagged": flagged,
+                    "tau_mem_flag": (f"the headline tau_mem (lower edge of rho_1) differs by "
+                                     f"{max(gov / ts.tau_mem, ts.tau_mem / gov):.3g}x "
+                                     "from the time of the memorization component that carries most of the "
+                                     "loss" if flagged else None),
+                    "flags": list(ts.flags),
+                    "components": [dataclasses.asdict(c) for c in ts.components]})
+    else:
+        out.update(dict.fromkeys(("tau_gen", "tau_mem", "tau_mem_loss_weighted", "tau_gen_edge",
+                                  "tau_mem_asymptotic", "tau_mem_governing", "tau_mem_flagged",
+                                  "tau_mem_flag", "flags",
+                                  "components")))
+    memorizes, why = None, None
+    if dyn is not None:
+        if nstar is not None and model.psi_n > nstar:
+            memorizes, why = False, f"psi_n = {model.psi_n:g} > n* = {nstar:.4g}"
+        elif not dyn.gen_inf > GEN_ZERO:
+            memorizes, why = False, f"L_gen(inf) = {dyn.gen_inf:.3g} <= {GEN_ZERO:g}"
+        else:
+            memorizes = True
+        out["dynamical"] = {"tau_gen": dyn.tau_gen_dyn, "tau_mem": dyn.tau_mem_dyn if memorizes else None,
+                            "gen_inf": dyn.gen_inf, "memorization": memorizes,
+                            "no_memorization_reason": why}
+    else:
+        out["dynamical"] = None
+    out["n_star"] = nstar
+    out["unavailable"] = dict(partial.reasons)
     if args.json:
-        print(json.dumps(_json_safe(out)))
-        return 0
-    lines = [f"timescales: psi_p = {model.psi_p:g}, psi_n = {model.psi_n:g}, t = {model.t:g} "
-             f"(paper convention psi_p/(Delta_t lambda))",
-             f"tau_gen = {ts.tau_gen:.6g}   (centre of rho_2; lower edge: {ts.tau_gen_edge:.6g})",
-             f"tau_mem = {ts.tau_mem:.6g}   (lower edge of rho_1; asymptotic {ts.tau_mem_asymptotic:.6g})",
-             f"tau_mem (loss-weighted) = {ts.tau_mem_loss:.6g}"]
-    dyn_out = out["dynamical"]
-    lines.append(f"dynamical: tau_gen = {dyn_out['tau_gen']:.6g}, tau_mem = {dyn_out['tau_mem']:.6g}, "
-                 f"L_gen(inf) = {dyn_out['gen_inf']:.6g}")
-    if out["n_star"] is not None:
-        lines.append(f"n* = {out['n_star']:.6g}   (psi_n of the steepest fall of L_gen(inf); "
-                     f"this psi_n is {'above' if model.psi_n > out['n_star'] else 'below'} it)")
-    for c in ts.components:
-        lines.append(f"  {c.label:14s} [{c.lo:.6g}, {c.hi:.6g}]  mass {c.mass:.6g}  "
-                     f"loss share {c.loss_share:.4f}  time {c.time:.6g}")
+        _print_json(out)
+        return partial.finish()
+    lines = [f"timescales: psi_p = {model.psi_p:g}, psi_n = {model.psi_n:g}, t = {model.t:g}, "
+             f"sigma = {model.activation.name} (paper convention psi_p/(Delta_t lambda); tau = k eta/d^2)"]
+    if ts is not None:
+        def num(x: float | None) -> str:
+            return "undefined" if x is None else f"{x:.6g}"
+
+        lines += [f"tau_gen = {ts.tau_gen:.6g}   (centre of rho_2; lower edge: {ts.tau_gen_edge:.6g})",
+                  f"tau_mem = {num(ts.tau_mem)}   (lower edge of rho_1; asymptotic "
+                  f"{num(ts.tau_mem_asymptotic)})",
+                  f"tau_mem (loss-weighted) = {ts.tau_mem_loss:.6g}"]
+        if out["tau_mem_flagged"]:
+            lines.append(f"  note: {out['tau_mem_flag']} ({out['tau_mem_governing']:.6g}): the headline "
+                         "tau_mem alone misstates when memorization happens")
+    else:
+        lines.append("spectral timescales: unavailable")
+    if dyn is not None:
+        mem = (f"tau_mem = {dyn.tau_mem_dyn:.6g}" if memorizes
+               else f"tau_mem = none: no memorization ({why})")
+        lines.append(f"dynamical: tau_gen = {dyn.tau_gen_dyn:.6g}, {mem}, L_gen(inf) = {dyn.gen_inf:.6g}")
+    else:
+        lines.append("dynamical: unavailable")
+    if nstar is not None:
+        lines.append(f"n* = {nstar:.6g}   (psi_n of the steepest fall of L_gen(inf); "
+                     f"this psi_n is {'above' if model.psi_n > nstar else 'below'} it)")
+    else:
+        lines.append(f"n* = unavailable ({partial.reasons.get('n_star', '')})")
+    if ts is not None:
+        for c in ts.components:
+            lines.append(f"  {c.label:14s} [{c.lo:.6g}, {c.hi:.6g}]  mass {c.mass:.6g}  "
+                         f"loss share {c.loss_share:.4f}  time {c.time:.6g}")
     print("\n".join(lines))
-    return 0
+    return partial.finish()
 
 
-def _json_safe(x: Any) -> Any:
-    from .report import _finite
+# ------------------------------------------------------------------------------ curves
 
-    return _finite(x)
+
+def _meminfo_available() -> float | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def simulate_estimate(psi_p: float, psi_n: float, d: int, seeds: int, noise: str) -> dict[str, float]:
+    """Rough cost of ``curves --simulate``: peak memory and wall time on an idle 2-core machine.
+
+    Calibrated on d = 100, psi_p = 64 (p = 6400): 4 GB peak and ~70 s per seed for the
+    Gaussian-equivalent flow (one p x p eigendecomposition, O(p^3)); peak memory ~12 p^2 doubles.
+    The exact noise average (Mehler expansion) adds ~O(p^2 n K) per seed, K ~ 10-30 orders.
+
+    Examples
+    --------
+    >>> e = simulate_estimate(64, 8, 100, 4, "gaussian")
+    >>> round(e["memory_gb"], 1), round(e["seconds"])
+    (3.9, 280)
+    """
+    p = round(psi_p * d)
+    n = round(psi_n * d)
+    memory = 12.0 * p * p * 8.0
+    per_seed = 70.0 * (p / 6400.0) ** 3
+    if noise == "exact":
+        per_seed += 20.0 * 70.0 * (p / 6400.0) ** 2 * (n / 6400.0)
+    return {"p": p, "n": n, "memory_gb": memory / 1e9, "seconds": per_seed * seeds}
 
 
 def _curves(args: argparse.Namespace) -> int:
     model = _model(args, 0.1)
-    if len(model.data.values) != 1:
-        raise ValueError("--data-spectrum: learning curves need isotropic data (one eigenvalue) for now")
+    sim = args.simulate
+    estimate = None
+    if sim is not None:
+        estimate = simulate_estimate(model.psi_p, model.psi_n, sim["d"], sim["seeds"], sim["noise"])
+        available = _meminfo_available()
+        if available is not None and estimate["memory_gb"] * 1e9 > 0.8 * available:
+            raise ValueError(f"--simulate d={sim['d']}: p = {estimate['p']} needs about "
+                             f"{estimate['memory_gb']:.1f} GB, {available / 1e9:.1f} GB available; lower d")
+        print(f"rfdiff: --simulate d={sim['d']}, seeds={sim['seeds']}, noise={sim['noise']}: p = "
+              f"{estimate['p']}, "
+              f"n = {estimate['n']}; about {estimate['memory_gb']:.2g} GB peak and "
+              f"{estimate['seconds']:.2g} s on an idle 2-core machine", file=sys.stderr)
     lc = model.learning_curves(args.tau)
     names = ["tau", "train", "test", "gen", "score"]
     columns = [lc.tau, lc.train, lc.test, lc.gen, lc.score]
     flows = []
-    sim = args.simulate
     if sim is not None:
         from . import simulate
 
-        bar = _bar(sim["seeds"], f"gradient flow d={sim['d']}")
+        bar = _progress(sim["seeds"], f"rfdiff curves: gradient flow d={sim['d']}")
         try:
             for seed in range(sim["seeds"]):
                 flows.append(simulate.gradient_flow(model, lc.tau, d=sim["d"], seed=seed, noise=sim["noise"]))
-                bar.update(1)
+                bar.step(f"seed {seed}")
         finally:
             bar.close()
         for key in ("train", "test", "gen", "score"):
@@ -325,41 +583,35 @@ def _curves(args: argparse.Namespace) -> int:
         from .plot import curves as plot_curves
 
         fig = _new_figure((7.5, 5))
-        plot_curves(lc, ax=fig.add_subplot(), simulate=flows or None)
+        plot_curves(lc, ax=fig.add_subplot(), simulate=flows or None, model=model)
         _save_plot(fig, args.plot)
     if args.json:
-        out = {k: getattr(lc, k).tolist() for k in ("tau", "train", "test", "gen", "score")}
+        out = _envelope("curves", _parameters(model), ("tau", "losses"))
+        out.update({k: getattr(lc, k) for k in ("tau", "train", "test", "gen", "score")})
         if sim is not None:
             out["simulation"] = {"d": sim["d"], "seeds": sim["seeds"], "noise": sim["noise"],
-                                 **{k: np.mean([getattr(f, k) for f in flows], axis=0).tolist()
+                                 "p": estimate["p"], "n": estimate["n"],
+                                 **{k: np.mean([getattr(f, k) for f in flows], axis=0)
                                     for k in ("train", "test", "gen", "score")}}
-        print(json.dumps(_json_safe(out)))
+        _print_json(out)
     else:
-        rows = [",".join(names) if args.csv else " ".join(f"{n:>12s}" for n in names)]
+        head = (f"# learning curves: psi_p = {model.psi_p:g}, psi_n = {model.psi_n:g}, t = {model.t:g}, "
+                f"sigma = {model.activation.name}; tau = k eta/d^2")
+        rows = [",".join(names) if args.csv else head + "\n" + " ".join(f"{n:>12s}" for n in names)]
         sep, fmt = (",", "{:.10g}") if args.csv else (" ", "{:12.6g}")
         for row in zip(*columns):
             rows.append(sep.join(fmt.format(v) for v in row))
         print("\n".join(rows))
-    return 0
+    return EXIT_OK
 
 
-class _CountingExecutor(Executor):
-    """Delegates to an executor and advances a progress bar as each task finishes (``map`` and
-    ``shutdown`` are Executor's own: map goes through submit; the inner executor is closed by its owner)."""
-
-    def __init__(self, inner: Any, bar: Any) -> None:
-        self._inner, self._bar = inner, bar
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        fut = self._inner.submit(fn, *args, **kwargs)
-        fut.add_done_callback(lambda _: self._bar.update(1))
-        return fut
+# ------------------------------------------------------------------------------ phase
 
 
 def _executor(args: argparse.Namespace, stack: Any) -> Any:
     """The executor of --workers / --scheduler, closed by ``stack`` (an ExitStack)."""
     if args.scheduler is None:
-        from .report import process_pool
+        from .report.progress import process_pool
 
         pool = process_pool(args.workers)
         stack.callback(pool.shutdown, wait=True, cancel_futures=True)
@@ -377,17 +629,16 @@ def _executor(args: argparse.Namespace, stack: Any) -> Any:
 
 
 def _phase(args: argparse.Namespace) -> int:
-    import contextlib
-
     from .phases import REGIMES, phase_diagram
+    from .report.progress import counting
 
     pp, pn = args.psi_p, args.psi_n
     with contextlib.ExitStack() as stack:
         inner = _executor(args, stack)
-        bar = _bar(pp.size, f"phase diagram {pp.size} x {pn.size} (rows)")  # one task per psi_p row
+        bar = _progress(pp.size, f"rfdiff phase: {pp.size} x {pn.size} map (rows)")  # one task per psi_p row
         stack.callback(bar.close)
         pd = phase_diagram(pp, pn, args.t, args.tau, activation=args.activation,
-                           executor=_CountingExecutor(inner, bar))
+                           executor=counting(inner, bar))
     if args.plot is not None:
         from .plot import phase as plot_phase
 
@@ -397,14 +648,18 @@ def _phase(args: argparse.Namespace) -> int:
             plot_phase(pd, ax=ax, tau_index=j)
         _save_plot(fig, args.plot)
     if args.json:
-        from .report import _phase_json
-
-        out = {"parameters": {"t": pd.t, "activation": args.activation}, **_phase_json(pd)}
-        print(json.dumps(_json_safe(out)))
-        return 0
+        out = _envelope("phase", {"t": pd.t, "activation": args.activation, "psi_p": pd.psi_p,
+                                  "psi_n": pd.psi_n, "tau": pd.tau}, ("tau", "losses", "psi_p, psi_n"))
+        out.update({"t": pd.t, "psi_p": pd.psi_p, "psi_n": pd.psi_n, "tau": pd.tau, "gen": pd.gen,
+                    "train": pd.train, "test": pd.test, "regime": pd.regime, "regimes": list(REGIMES),
+                    "regime_definitions": _REGIME_DEFINITIONS, "tau_gen": pd.tau_gen, "tau_mem": pd.tau_mem,
+                    "n_star": pd.n_star})
+        _print_json(out)
+        return EXIT_OK
     lines = [f"phase diagram: t = {pd.t:g}, {pp.size} psi_p x {pn.size} psi_n, tau = "
              f"{', '.join(f'{x:g}' for x in pd.tau)}; regimes: "
              + "; ".join(f"{k} {name}" for k, name in enumerate(REGIMES))]
+    lines += [f"  {k}: {text}" for k, text in enumerate(_REGIME_DEFINITIONS)]
     lines.append("n*(psi_p): " + ", ".join(f"{a:.4g} -> {b:.4g}" for a, b in zip(pp, pd.n_star)))
     for j, tau in enumerate(pd.tau):
         lines.append(f"tau = {tau:g}: L_gen[regime], rows psi_p, columns psi_n")
@@ -413,11 +668,21 @@ def _phase(args: argparse.Namespace) -> int:
             lines.append(f"{a:>9.4g}" + "".join(f"{pd.gen[j, i, m]:>9.3g}[{pd.regime[j, i, m]}]"
                                                  for m in range(pn.size)))
     print("\n".join(lines))
-    return 0
+    return EXIT_OK
+
+
+_REGIME_DEFINITIONS = [
+    "tau < tau_gen: E_score has not yet come within 5 % of its minimum",
+    "tau_gen <= tau < tau_mem: generalizing, L_gen below half of L_gen(inf)",
+    "tau >= tau_mem: L_gen has risen past half of L_gen(inf)",
+    "psi_n > n*(psi_p): L_gen(inf) small and falling as a power of 1/psi_n; no memorization at any tau",
+]
+
+
+# ------------------------------------------------------------------------------ report, spectrum
 
 
 def _report(args: argparse.Namespace) -> int:
-    import contextlib
     import time
 
     from .report import ReportConfig, run_report
@@ -426,61 +691,83 @@ def _report(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         executor = None if args.scheduler is None else _executor(args, stack)
-        result = run_report(args.out, ReportConfig.preset(preset, workers=args.workers), preset=preset,
+        report = run_report(args.out, ReportConfig.preset(preset, workers=args.workers), preset=preset,
                             executor=executor)
     out = Path(args.out)
-    gaps = ", ".join(f"{k} {v:.2g}" for k, v in result["gaps"].items() if v is not None)
-    print(f"rfdiff report ({preset}): {len(result['files'])} files in {out}/ "
+    gaps = report.gaps
+    counts = {v: sum(g.verdict == v for g in gaps) for v in ("within tolerance", "outside tolerance",
+                                                              "not resolved at this d", "not computed")}
+    summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    print(f"rfdiff report ({preset}): {len(report.files)} files in {out}/ "
           f"(open {out / 'index.html'}), {time.perf_counter() - start:.0f} s\n"
-          f"theory-simulation gaps: {gaps}")
-    return 0
+          f"theory-simulation gaps: {summary}")
+    for g in gaps:
+        if g.verdict == "outside tolerance":
+            print(f"  outside tolerance: {g.name} = {g.value:.3g} > {g.tolerance:.3g}")
+    return EXIT_OK
 
 
 def _spectrum(args: argparse.Namespace) -> int:
     model = _model(args, 0.01)
     sp = model.spectrum()
-    const = {k: v for k, v in dataclasses.asdict(model.constants).items()}
+    const = {k: v for k, v in dataclasses.asdict(model.constants).items() if isinstance(v, float)}
     if args.plot is not None:
         from .plot import spectrum as plot_spectrum
 
         fig = _new_figure((8, 4.5))
         plot_spectrum(model, ax=fig.add_subplot())
         _save_plot(fig, args.plot)
+    table = []
+    for comp in sp.components:
+        lam = np.linspace(comp.lo, comp.hi, args.points + 2)[1:-1]
+        table.append((comp, lam, model.density(lam)))
     if args.json:
-        print(json.dumps({
-            "parameters": {"psi_p": model.psi_p, "psi_n": model.psi_n, "t": model.t,
-                           "activation": args.activation, "data_values": list(model.data.values),
-                           "data_weights": list(model.data.weights)},
+        out = _envelope("spectrum", _parameters(model), ("lambda", "rho"))
+        out.update({
             "constants": const,
             "atoms": [[loc, w] for loc, w in sp.atoms],
+            "atom_weight_formula": sp.atom_weight_formula,
             "support": [[lo, hi] for lo, hi in sp.support],
             "masses": list(sp.masses),
             "total_mass": sp.total_mass,
-        }))
-        return 0
-    out = [
+            "density": [{"lo": c.lo, "hi": c.hi, "mass": c.mass, "lambda": lam, "rho": rho}
+                        for c, lam, rho in table],
+        })
+        _print_json(out)
+        return EXIT_OK
+    out_lines = [
         f"rfdiff spectrum of U: psi_p = {model.psi_p:g}, psi_n = {model.psi_n:g}, t = {model.t:g}, "
-        f"sigma = {args.activation}, data eigenvalues {list(model.data.values)} "
+        f"sigma = {model.activation.name}, data eigenvalues {list(model.data.values)} "
         f"weights {list(model.data.weights)}",
         "constants: " + ", ".join(f"{k} = {v:.6g}" for k, v in const.items() if k != "t"),
     ]
     for loc, w in sp.atoms:
-        out.append(f"atom      at {loc:.10g}   weight {w:.10f}   "
-                   f"(rank formula {sp.atom_weight_formula:.10f})")
+        out_lines.append(f"atom      at {loc:.10g}   weight {w:.10f}   "
+                         f"(rank formula {sp.atom_weight_formula:.10f})")
     for comp in sp.components:
-        out.append(f"component [{comp.lo:.10g}, {comp.hi:.10g}]   mass {comp.mass:.10f}")
-    out.append(f"total mass {sp.total_mass:.12f}")
-    out.append("density table (lambda, rho):")
-    for comp in sp.components:
-        lam = np.linspace(comp.lo, comp.hi, args.points + 2)[1:-1]
-        for x, r in zip(lam, model.density(lam)):
-            out.append(f"  {x:14.8g}  {r:14.8g}")
-    print("\n".join(out))
-    return 0
+        out_lines.append(f"component [{comp.lo:.10g}, {comp.hi:.10g}]   mass {comp.mass:.10f}")
+    out_lines.append(f"total mass {sp.total_mass:.12f}")
+    out_lines.append("density table (lambda, rho):")
+    for _, lam, rho in table:
+        for x, r in zip(lam, rho):
+            out_lines.append(f"  {x:14.8g}  {r:14.8g}")
+    print("\n".join(out_lines))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``rfdiff`` console script (no arguments: ``rfdiff report``)."""
+    """Entry point of the ``rfdiff`` console script (no arguments: ``rfdiff report``).
+
+    Returns the exit code (see the module docstring): 0, 2 (bad input), 3 (a quantity could not be
+    computed), 4 (internal error), 130 (interrupted).
+    """
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
@@ -488,22 +775,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     if getattr(args, "points", 1) < 1:
         parser.error(f"--points must be >= 1, got {args.points}")
     run = {"report": _report, "spectrum": _spectrum, "timescales": _timescales, "curves": _curves,
            "phase": _phase}[args.command]
-    try:
-        return run(args)
-    except ValueError as exc:
-        print(f"rfdiff: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("rfdiff: interrupted; no partial output was left behind", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            code = run(args)
+        except ValueError as exc:
+            print(f"rfdiff: error: {_one_line(exc)}", file=sys.stderr)
+            code = EXIT_USAGE
+        except NumericalError as exc:
+            print(f"rfdiff: could not compute ({type(exc).__name__}): {_one_line(exc)}", file=sys.stderr)
+            code = EXIT_NUMERICAL
+        except KeyboardInterrupt:
+            print("rfdiff: interrupted; no partial output was left behind", file=sys.stderr)
+            code = EXIT_INTERRUPTED
+        except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = EXIT_OK
+        except Exception as exc:  # last resort: one line, never a traceback
+            print(f"rfdiff: internal error ({type(exc).__name__}: {_one_line(exc)}); please report it "
+                  "with the command line", file=sys.stderr)
+            code = EXIT_INTERNAL
+    seen = set()
+    for w in caught:
+        text = f"rfdiff: warning: {_one_line(w.message)}"
+        if text not in seen:
+            seen.add(text)
+            print(text, file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

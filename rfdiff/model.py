@@ -1,19 +1,19 @@
-"""The random-features score model: parameters, data spectrum, validation (THEORY.md §1).
+"""The random-features score model: parameters, data spectrum, validation (docs/theory.md §1).
 
-:class:`RFModel` is a frozen description of one setting (psi_p, psi_n, t,
-activation, data). Everything else in rfdiff is a pure function of it; the
-methods here are thin entry points to :mod:`rfdiff.resolvent` and
-:mod:`rfdiff.spectrum`.
+:class:`RFModel` is a frozen description of one setting (psi_p, psi_n, t, activation, data, ridge) and
+the facade of the library: it validates its parameters once, caches the constants and the spectrum,
+and delegates to the core functions, which take value objects (:class:`~rfdiff.resolvent.Equations`,
+:class:`~rfdiff.constants.Constants`, :class:`~rfdiff.spectrum.Spectrum`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Literal
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -21,24 +21,24 @@ from . import dynamics as _dynamics
 from . import resolvent as _resolvent
 from . import spectrum as _spectrum
 from . import twopoint as _twopoint
+from ._numerics.arguments import finite_nonnegative, finite_positive
 from .activations import Activation, check_centred, get_activation
-from .constants import Constants, _cached_gh
+from .constants import Constants, compute_constants
+from .io import Serializable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .phases import DynamicalTimescales, Timescales
 
 __all__ = ["DataSpectrum", "RFModel"]
 
 
-def _finite_positive(name: str, value: float) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number > 0, got {value!r}") from None
-    if not math.isfinite(x) or x <= 0.0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return x
+@lru_cache(maxsize=256)
+def _constants(activation: Activation, t: float, sigma_x2: float, order: int | None) -> Constants:
+    return compute_constants(activation, t, sigma_x2, order)
 
 
 @dataclass(frozen=True)
-class DataSpectrum:
+class DataSpectrum(Serializable):
     """Spectral density of the data covariance Sigma as atoms: sum_k w_k delta(lambda - lambda_k).
 
     Parameters
@@ -80,7 +80,7 @@ class DataSpectrum:
     @classmethod
     def isotropic(cls, variance: float = 1.0) -> DataSpectrum:
         """Sigma = variance * I."""
-        return cls((_finite_positive("variance", variance),), (1.0,))
+        return cls((finite_positive("variance", variance),), (1.0,))
 
     @property
     def sigma_x2(self) -> float:
@@ -99,8 +99,8 @@ class DataSpectrum:
 
 
 @dataclass(frozen=True)
-class RFModel:
-    """Random-features score model in the proportional limit (THEORY.md §1).
+class RFModel(Serializable):
+    """Random-features score model in the proportional limit (docs/theory.md §1).
 
     Parameters
     ----------
@@ -109,15 +109,25 @@ class RFModel:
     psi_n : float
         n/d, > 0.
     t : float
-        Diffusion time, > 0.
+        Diffusion time, > 0. In float64 the memorization components of the spectrum exist only while
+        v_t^2 ~ e^{-6t} is representable (t <~ 100 for tanh); beyond, spectral quantities raise
+        :class:`~rfdiff.errors.SpectrumResolutionError`.
     activation : str, Activation or callable
         ``"tanh"`` (default), ``"erf"`` or a vectorised callable; it must be
         centred, E sigma(Gamma_t z) = 0 (see :func:`rfdiff.activations.centred`).
     data : DataSpectrum, optional
         Spectrum of the data covariance; default N(0, I).
     quad_order : int, optional
-        Gauss–Hermite order for the constants (default: automatic, ~1e-14 for
-        analytic activations; see :func:`rfdiff.constants.default_order`).
+        Gauss–Hermite order for the constants (default: automatic; see
+        :func:`rfdiff.constants.default_order`).
+    ridge : float, default 0
+        Weight decay lam >= 0: the penalty (Delta_t lam/(d p)) ||A||_F^2 added to L_train, so that the
+        flow sees U + lam I (docs/theory.md §9.1). Reported train losses are the denoising part.
+    noise_draws : int, optional
+        m >= 1 fixed noise draws per training point (docs/theory.md §9.2, docs/noise_draws.md); None is
+        the paper's exact noise average (m = infinity). With m set, ``resolvent``/``stieltjes``,
+        ``density``, ``spectrum`` and ``learning_curves`` come from :mod:`rfdiff.noise_draws` (its own
+        result types); the spectral and dynamical timescales are not available there.
 
     Examples
     --------
@@ -135,13 +145,25 @@ class RFModel:
     activation: str | Activation | Callable[[np.ndarray], np.ndarray] = "tanh"
     data: DataSpectrum = field(default_factory=DataSpectrum.isotropic)
     quad_order: int | None = None
+    ridge: float = 0.0
+    noise_draws: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("psi_p", "psi_n", "t"):
-            object.__setattr__(self, name, _finite_positive(name, getattr(self, name)))
+            object.__setattr__(self, name, finite_positive(name, getattr(self, name)))
+        object.__setattr__(self, "ridge", finite_nonnegative("ridge", self.ridge))
+        m = self.noise_draws
+        if m is not None:
+            if isinstance(m, (bool, np.bool_)) or not isinstance(m, numbers.Integral):
+                raise TypeError(f"noise_draws must be an integer >= 1 or None, got {m!r}")
+            if m < 1:
+                raise ValueError(f"noise_draws must be an integer >= 1 or None, got {m!r}")
+            object.__setattr__(self, "noise_draws", int(m))
         if not isinstance(self.data, DataSpectrum):
-            raise ValueError(f"data must be a DataSpectrum, got {type(self.data).__name__}")
-        if self.quad_order is not None and (int(self.quad_order) != self.quad_order or self.quad_order < 8):
+            raise TypeError(f"data must be a DataSpectrum, got {type(self.data).__name__}")
+        if self.quad_order is not None and (isinstance(self.quad_order, bool)
+                                            or not isinstance(self.quad_order, numbers.Integral)
+                                            or self.quad_order < 8):
             raise ValueError(f"quad_order must be an integer >= 8, got {self.quad_order!r}")
         act = get_activation(self.activation)
         object.__setattr__(self, "activation", act)
@@ -154,13 +176,19 @@ class RFModel:
 
     @cached_property
     def constants(self) -> Constants:
-        """Gaussian-equivalence constants (THEORY.md §3), by Gauss–Hermite quadrature."""
-        return _cached_gh(self.activation, self.t, self.data.sigma_x2, self.quad_order)
+        """Gaussian-equivalence constants (docs/theory.md §3), by the Hermite series of sigma."""
+        return _constants(self.activation, self.t, self.data.sigma_x2, self.quad_order)
 
     @cached_property
     def equations(self) -> _resolvent.Equations:
-        """Coefficients of the Theorem 3.1 system for this model."""
-        return _resolvent.Equations.from_model(self)
+        """Coefficients of the Theorem 3.1 system for this model.
+
+        Raises :class:`~rfdiff.errors.SpectrumResolutionError` when v_t^2 underflows float64 (the
+        memorization components then sit below 1e-308 of s_t^2 and cannot be represented).
+        """
+        c = self.constants
+        return _resolvent.Equations.from_constants(self.psi_p, self.psi_n, c, self.data.values,
+                                                   self.data.weights)
 
     def resolvent(
         self,
@@ -168,11 +196,16 @@ class RFModel:
         *,
         lower_half_plane: bool = False,
         on_failure: Literal["raise", "warn"] = "raise",
+        shifted: bool = False,
     ) -> _resolvent.Resolvent:
-        """Solve Theorem 3.1 at z: q, r, s with diagnostics (see :func:`rfdiff.resolvent.solve`)."""
-        return _resolvent.solve(
-            self.equations, z, lower_half_plane=lower_half_plane, on_failure=on_failure
-        )
+        """Solve Theorem 3.1 at z: q, r, s with diagnostics (see :func:`rfdiff.resolvent.solve`); with
+        ``noise_draws`` set, the finite-m system (:func:`rfdiff.noise_draws.solve`, Im z > 0 only)."""
+        if self.noise_draws is not None:
+            if lower_half_plane or shifted:
+                raise ValueError("lower_half_plane and shifted are not available with noise_draws")
+            return self._draws_module.solve(self._draws, z, on_failure=on_failure)
+        return _resolvent.solve(self.equations, z, lower_half_plane=lower_half_plane, on_failure=on_failure,
+                                shifted=shifted)
 
     def stieltjes(
         self,
@@ -189,23 +222,45 @@ class RFModel:
         return self.resolvent(z, lower_half_plane=lower_half_plane, on_failure=on_failure).q
 
     def density(self, lam: float | Sequence[float] | np.ndarray) -> np.ndarray:
-        """Continuous part of rho at real lam: Im q(lam + i0) / pi (atoms excluded)."""
-        return _spectrum.density(self, lam)
+        """Continuous part of rho at real lam: Im q(lam + i0) / pi (atoms excluded; an atom raises)."""
+        if self.noise_draws is not None:
+            return self._draws_module.density(self._draws, lam)
+        return _spectrum.density(self.equations, lam)
+
+    @property
+    def _draws_module(self):
+        from . import noise_draws
+
+        return noise_draws
+
+    @cached_property
+    def _draws(self):
+        return self._draws_module.DrawsEquations.from_model(self, self.noise_draws)
+
+    def _no_draws(self, what: str) -> None:
+        if self.noise_draws is not None:
+            raise NotImplementedError(f"{what} is not available with noise_draws (docs/noise_draws.md §8)")
 
     @cached_property
     def _default_spectrum(self) -> _spectrum.Spectrum:
-        return _spectrum.spectrum(self)
+        if self.noise_draws is not None:
+            return self._draws_module.spectrum(self._draws)
+        return _spectrum.spectrum(self.equations)
 
     def spectrum(self, **kwargs) -> _spectrum.Spectrum:
         """Atoms, support intervals, edges, adaptive density and CDF (:func:`rfdiff.spectrum.spectrum`).
 
-        With default options the result is computed once per model and reused (timescales,
-        learning curves and phase readers all need it).
+        With default options the result is computed once per model and reused. With ``noise_draws``
+        set: :func:`rfdiff.noise_draws.spectrum` (a ``DrawsSpectrum``: support intervals and masses).
         """
-        return self._default_spectrum if not kwargs else _spectrum.spectrum(self, **kwargs)
+        if kwargs:
+            if self.noise_draws is not None:
+                return self._draws_module.spectrum(self._draws, **kwargs)
+            return _spectrum.spectrum(self.equations, **kwargs)
+        return self._default_spectrum
 
     def timescales(self, share_threshold: float = 0.01, *, dynamical: bool = True,
-                   **dynamical_options) -> _dynamics.Timescales:
+                   **dynamical_options) -> Timescales:
         """Spectral timescales of every component and, by default, the dynamical ones.
 
         Parameters
@@ -215,12 +270,11 @@ class RFModel:
             (:func:`rfdiff.dynamics.timescales`).
         dynamical : bool, default True
             Also read tau_gen and tau_mem off the limit learning curves
-            (:func:`rfdiff.phases.dynamical_timescales`; ~0.5 s) and attach them as
-            ``.dynamical`` (``.tau_gen_dyn``, ``.tau_mem_dyn``). False: spectral times only.
+            (:func:`rfdiff.phases.dynamical_timescales`) and attach them as ``.dynamical``
+            (``.tau_gen_dyn``, ``.tau_mem_dyn``). False: spectral times only.
         **dynamical_options
-            ``tau``, ``gen_threshold``, ``relative``, ``score_tol``, ``refine`` of
-            :func:`~rfdiff.phases.dynamical_timescales` (the definitions and their defaults are
-            documented there and in ``docs/phases.md``).
+            ``tau``, ``gen_threshold``, ``relative``, ``score_tol``, ``refine``, ``accuracy`` of
+            :func:`~rfdiff.phases.dynamical_timescales`.
 
         Returns
         -------
@@ -235,29 +289,45 @@ class RFModel:
         >>> bool(ts.tau_mem_dyn < ts.tau_mem)   # the L_gen half-rise comes before the rho_1 edge time
         True
         """
-        spectral = _dynamics.timescales(self, share_threshold)
+        from .phases import Timescales, dynamical_timescales
+
+        self._no_draws("timescales()")
+        spectral = _dynamics.timescales(self.equations, self.constants, self.spectrum(), share_threshold,
+                                        ridge=self.ridge)
         if not dynamical:
             if dynamical_options:
                 raise ValueError(f"options {sorted(dynamical_options)} need dynamical=True")
-            return spectral
-        from .phases import dynamical_timescales
-
-        dyn = dynamical_timescales(self, **dynamical_options)
-        return dataclasses.replace(spectral, dynamical=dyn)
+            return Timescales(spectral)
+        return Timescales(spectral, dynamical_timescales(self.equations, self.constants, ridge=self.ridge,
+                                                         **dynamical_options))
 
     def train_loss(self, tau: float | Sequence[float] | np.ndarray) -> np.ndarray:
-        """L_train(tau) in the limit (:func:`rfdiff.dynamics.train_loss`)."""
-        return _dynamics.train_loss(self, tau)
+        """L_train(tau) in the limit from the spectral measure of s (:func:`rfdiff.dynamics.train_loss`)."""
+        if self.noise_draws is not None:
+            return self.learning_curves(tau).train
+        return _dynamics.train_loss(self.equations, self.constants, tau, spectrum=self.spectrum(),
+                                    ridge=self.ridge)
 
-    def learning_curves(self, tau: float | Sequence[float] | np.ndarray) -> _twopoint.LearningCurves:
+    def learning_curves(self, tau: float | Sequence[float] | np.ndarray, *,
+                        strategy: Literal["log", "components"] = "log",
+                        accuracy: float = 1e-10) -> _twopoint.LearningCurves:
         """Limit learning curves .train .test .gen .score at tau (:func:`rfdiff.twopoint.learning_curves`).
 
-        Any discrete rho_Sigma (the anisotropic two-point equivalent is in ``docs/twopoint.md`` §6).
+        Any discrete rho_Sigma; the model's ridge. ``strategy="components"`` uses per-component contours
+        on the spectrum (an independent discretisation). With ``noise_draws`` set:
+        :func:`rfdiff.noise_draws.learning_curves` (a ``DrawsCurves``).
         """
-        return _twopoint.learning_curves(self, tau)
+        if self.noise_draws is not None:
+            return self._draws_module.learning_curves(self, self.noise_draws, tau, lam=self.ridge,
+                                                      support=self.spectrum())
+        return _twopoint.learning_curves(
+            self.equations, self.constants, tau, ridge=self.ridge, strategy=strategy, accuracy=accuracy,
+            spectrum=self.spectrum() if strategy == "components" else None)
 
-    def dynamical_timescales(self, tau: Sequence[float] | np.ndarray | None = None, **kwargs):
+    def dynamical_timescales(self, tau: Sequence[float] | np.ndarray | None = None,
+                             **kwargs) -> DynamicalTimescales:
         """tau_gen, tau_mem read off the limit curves (:func:`rfdiff.phases.dynamical_timescales`)."""
         from .phases import dynamical_timescales
 
-        return dynamical_timescales(self, tau, **kwargs)
+        self._no_draws("dynamical_timescales()")
+        return dynamical_timescales(self.equations, self.constants, tau, ridge=self.ridge, **kwargs)

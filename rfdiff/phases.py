@@ -1,9 +1,9 @@
 """Timescales read off the learning curves, the memorization threshold n*(p) and phase diagrams.
 
-THEORY.md §6. Everything here is computed from the limit learning curves of
-:func:`rfdiff.twopoint.learning_curves` (any discrete rho_Sigma; the phase maps and n* are for
-isotropic data), in the paper's time units
-tau = k eta / d^2, beside the spectral times of :func:`rfdiff.dynamics.timescales`.
+docs/theory.md §6. Everything here is computed from the limit learning curves of
+:func:`rfdiff.twopoint.learning_curves` (any discrete rho_Sigma for the dynamical times; the phase maps
+and n* are for isotropic data), in the paper's time units tau = k eta / d^2, beside the spectral times
+of :func:`rfdiff.dynamics.timescales`.
 
 Definitions (see ``docs/phases.md`` for the measured consequences):
 
@@ -19,38 +19,44 @@ Definitions (see ``docs/phases.md`` for the measured consequences):
   d log L_gen(inf) / d log psi_n): below it the flow ends in memorization (L_gen(inf) =
   O(1)), above it L_gen(inf) decays like a power of 1/psi_n. At t -> 0 this crossover
   sharpens into the interpolation threshold n = p.
+
+Reading the times: the curves are evaluated on a log grid (4 points per decade from 1e-2 to 1e3 times
+the slowest possible relaxation time psi_p/(Delta_t s_t^2), U >= s_t^2 I), the E_score minimum and
+the crossings are bracketed there and refined on three nested 9-point sub-grids in ln tau (final spacing
+~0.002) on the same contour; every evaluation carries the contour's error estimate, and the largest
+over all the tau read is reported.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.optimize import brentq, minimize_scalar
 
-from . import _mapkernels as _mk
-from . import dynamics as _dynamics
-from . import resolvent as _resolvent
 from . import twopoint as _twopoint
-from .errors import QuadratureError, UndefinedQuantityError
-from .model import _finite_positive as _check_positive
+from ._numerics.arguments import finite_nonnegative
+from ._numerics.arguments import finite_positive as _check_positive
+from .constants import Constants
+from .dynamics import SpectralComponent, SpectralTimescales
+from .errors import UndefinedQuantityError
+from .io import Serializable
+from .model import RFModel
+from .resolvent import Equations
 from .sweep import sweep
-
-if TYPE_CHECKING:
-    from .model import RFModel
 
 __all__ = [
     "REGIMES",
     "DynamicalTimescales",
     "PhaseDiagram",
+    "Timescales",
     "dynamical_timescales",
+    "first_crossing",
     "n_star",
     "phase_diagram",
+    "steepest_descent",
 ]
 
 #: Regime labels of :func:`phase_diagram`, in the order of their integer codes.
@@ -61,19 +67,21 @@ REGIMES: tuple[str, ...] = (
     "no memorization (n > n*)",
 )
 
-_PER_DECADE = 20
+#: reading plans (grid points per decade; nested sub-grid levels and points for the E_score minimum and for
+#: the crossings). "precise" (dynamical_timescales): final ln-tau spacing 0.58/8^3 ~ 1e-3, times to ~1e-6;
+#: "map" (phase_diagram): 0.77/6^2 for the minimum and 0.77/4^3 ~ 0.012 for the crossings, times to ~2e-5
+#: (linear interpolation error ~ spacing^2 |y''/y'|/8), at a third of the evaluations.
+_PLANS = {"precise": (4, 3, 9, 3, 9), "map": (3, 2, 7, 3, 5)}
 _INF = np.array([np.inf])
-# rfdiff.spectrum warns when a density is resolved to less than 1e-12 (still ~1e-10): far
-# below what the crossings and slopes read here need, and a grid of cells hits it often.
-_QUIET = "ignore"
-_QUIET_MESSAGE = r"density on .* not resolved"
 
 
 def _check_fraction(name: str, value: float, upper: float = 1.0) -> float:
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number in (0, {upper}), got bool")
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number in (0, {upper}), got {value!r}") from None
+        raise TypeError(f"{name} must be a real number in (0, {upper}), got {value!r}") from None
     if not math.isfinite(x) or not 0.0 < x < upper:
         raise ValueError(f"{name} must be in (0, {upper}), got {value!r}")
     return x
@@ -88,22 +96,33 @@ def _check_thresholds(gen_threshold: float, relative: bool, score_tol: float) ->
 
 
 def _check_grid(name: str, values: float | Sequence[float] | np.ndarray) -> np.ndarray:
+    if isinstance(values, (bool, np.bool_)):
+        raise TypeError(f"{name} must be numbers > 0, got bool")
     try:
         arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a 1-d sequence of finite numbers > 0, got {values!r}") from None
+        raise TypeError(f"{name} must be a 1-d sequence of finite numbers > 0, got {values!r}") from None
     if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise ValueError(f"{name} must be a non-empty 1-d sequence of finite numbers > 0, got {values!r}")
     return arr
 
 
-def _default_grid(tau_max: float) -> np.ndarray:
-    hi = max(math.ceil(math.log10(tau_max)), 3)
-    return np.logspace(-2, hi, (hi + 2) * _PER_DECADE + 1)
+def _grid(eq: Equations, cst: Constants, per_decade: int, ridge: float = 0.0) -> np.ndarray:
+    """Log grid from 1e-2 to 1e3 psi_p/(Delta_t (s_t^2 + ridge)) (an upper bound of every relaxation time)."""
+    top = max(1e3 * eq.psi_p / (cst.delta * (eq.s2 + ridge)), 1e3)
+    hi = math.ceil(math.log10(top))
+    return np.logspace(-2, hi, (hi + 2) * per_decade + 1)
 
 
-def _crossing(tau: np.ndarray, y: np.ndarray, level: float, above: bool) -> tuple[float, int]:
-    """First tau where y crosses ``level`` (upwards if ``above``), linear in log tau; nan if never."""
+def first_crossing(tau: np.ndarray, y: np.ndarray, level: float, above: bool) -> tuple[float, int]:
+    """First tau where y crosses ``level`` (upwards if ``above``, else downwards to <= level), linear in
+    log tau between the bracketing grid points; (nan, -1) if it never does.
+
+    Examples
+    --------
+    >>> round(first_crossing(np.array([1.0, 10.0, 100.0]), np.array([0.0, 0.5, 1.0]), 0.75, True)[0], 3)
+    31.623
+    """
     hit = y > level if above else y <= level
     if not np.any(hit):
         return math.nan, -1
@@ -116,16 +135,139 @@ def _crossing(tau: np.ndarray, y: np.ndarray, level: float, above: bool) -> tupl
     return math.exp(x0 + min(max(frac, 0.0), 1.0) * (x1 - x0)), j
 
 
+class _Reader:
+    """L_test, L_train, L_gen, E_score of one setting at any tau on one contour, with the largest error
+    estimate over everything evaluated (``worst``)."""
+
+    def __init__(self, lc: _twopoint.LearningCurves) -> None:
+        self.lc = lc
+        self.worst = lc.quad_error
+
+    def __call__(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        out = self.lc.at(tau)
+        if out.contour is not self.lc.contour:  # these tau needed more nodes: keep the finer contour
+            self.lc = out
+        self.worst = max(self.worst, out.quad_error)
+        return out.test, out.train, out.gen, out.score
+
+
+def _refine_min(curve: _Reader, lo: float, hi: float, levels: int, sub: int) -> tuple[float, float]:
+    """Minimum of E_score in [lo, hi] (ln tau): ``levels`` nested ``sub``-point grids, then the vertex of
+    the parabola through the smallest value and its neighbours."""
+    for _ in range(levels):
+        x = np.linspace(lo, hi, sub)
+        y = curve(np.exp(x))[3]
+        k = min(max(int(np.argmin(y)), 1), sub - 2)
+        lo, hi = float(x[k - 1]), float(x[k + 1])
+    best = int(np.argmin(y))
+    d = x[1] - x[0]
+    y0, y1, y2 = float(y[k - 1]), float(y[k]), float(y[k + 1])
+    curv = y0 - 2.0 * y1 + y2
+    if best == k and curv > 0:
+        u = 0.5 * (y0 - y2) / curv  # vertex offset in units of d, |u| <= 1/2 when y1 is the minimum
+        return float(x[k] + u * d), y1 - 0.25 * (y0 - y2) * u
+    return float(x[best]), float(y[best])
+
+
+def _refine_crossings(curve: _Reader, brackets: list[tuple[int, float, float, float, bool]], levels: int,
+                      sub: int) -> list[float]:
+    """First crossings of levels by curve()[which] in brackets [lo, hi] of ln tau, all at once:
+    ``levels`` nested ``sub``-point grids each, then linear interpolation in ln tau (as
+    :func:`first_crossing`; its error is second order in the final spacing).
+    Each bracket is (which, lo, hi, level, above) with the crossing known to lie in [lo, hi]."""
+    spans = [(lo, hi) for _w, lo, hi, _l, _a in brackets]
+    out = [math.nan] * len(brackets)
+    for level_k in range(levels):
+        xs = [np.linspace(lo, hi, sub) for lo, hi in spans]
+        vals = curve(np.exp(np.concatenate(xs)))
+        for b, (which, _lo, _hi, level, above) in enumerate(brackets):
+            x = xs[b]
+            y = vals[which][b * sub:(b + 1) * sub]
+            hit = y > level if above else y <= level
+            j = max(int(np.argmax(hit)) if np.any(hit) else sub - 1, 1)
+            spans[b] = (float(x[j - 1]), float(x[j]))
+            if level_k == levels - 1:
+                tau, _ = first_crossing(np.exp(x[j - 1:j + 1]), y[j - 1:j + 1], level, above)
+                out[b] = math.exp(x[j]) if math.isnan(tau) else tau
+    return out
+
+
 @dataclass(frozen=True, eq=False)
-class DynamicalTimescales:
-    """Timescales read off the limit learning curves, beside the spectral ones.
+class _Read:
+    tau_gen: float
+    tau_mem: float
+    tau_min: float
+    score_min: float
+    gen_inf: float
+    level: float
+    quad_error: float
+    grid: np.ndarray
+    lc: _twopoint.LearningCurves
+
+
+def _read(eq: Equations, cst: Constants, extra: np.ndarray, thr: float, rel: bool, tol: float,
+          accuracy: float, strategy: str, plan: str, refine: bool = True,
+          grid: np.ndarray | None = None, ridge: float = 0.0) -> _Read:
+    """tau_gen, tau_mem, the E_score minimum and L_gen(inf) of one setting (module notes), and the
+    curves at ``extra`` tau (they follow the grid and inf in ``lc``)."""
+    per_decade, min_levels, min_sub, cross_levels, cross_sub = _PLANS[plan]
+    if not refine:
+        per_decade = 20
+    grid = _grid(eq, cst, per_decade, ridge) if grid is None else grid
+    lc = _twopoint.learning_curves(eq, cst, np.concatenate([grid, _INF, extra]), ridge=ridge,
+                                   strategy=strategy, accuracy=accuracy)
+    curve = _Reader(lc)
+    nc = grid.size
+    score, gen = lc.score[:nc], lc.gen[:nc]
+    gen_inf = float(lc.gen[nc])
+    lx = np.log(grid)
+    k = int(np.argmin(score))
+    x_min, s_min = float(lx[k]), float(score[k])
+    if refine and 0 < k < nc - 1:
+        x_min, s_min = _refine_min(curve, float(lx[k - 1]), float(lx[k + 1]), min_levels, min_sub)
+    s_level = s_min * (1.0 + tol)
+    brackets = []
+    xs = np.append(lx[lx < x_min], x_min)
+    ys = np.append(score[lx < x_min], s_min)
+    j = int(np.argmax(ys <= s_level))
+    tau_gen = float(np.exp(xs[0])) if j == 0 else math.nan
+    if j > 0:
+        if refine:
+            brackets.append((3, float(xs[j - 1]), float(xs[j]), s_level, False))
+        else:
+            tau_gen = first_crossing(np.exp(xs), ys, s_level, above=False)[0]
+    level = thr * gen_inf if rel else thr
+    tau_mem = math.nan
+    hit = gen > level
+    if np.any(hit):
+        j = int(np.argmax(hit))
+        if j == 0:
+            tau_mem = float(grid[0])
+        elif refine:
+            brackets.append((2, float(lx[j - 1]), float(lx[j]), level, True))
+        else:
+            tau_mem = first_crossing(grid, gen, level, above=True)[0]
+    if brackets:
+        for (which, *_), root in zip(brackets, _refine_crossings(curve, brackets, cross_levels, cross_sub)):
+            if which == 3:
+                tau_gen = root
+            else:
+                tau_mem = root
+    return _Read(tau_gen=tau_gen, tau_mem=tau_mem, tau_min=math.exp(x_min), score_min=s_min, gen_inf=gen_inf,
+                 level=level, quad_error=curve.worst, grid=grid, lc=lc)
+
+
+@dataclass(frozen=True, eq=False)
+class DynamicalTimescales(Serializable):
+    """Timescales read off the limit learning curves.
 
     Attributes
     ----------
     tau_gen_dyn : float
         First tau with E_score(tau) <= (1 + score_tol) * min E_score.
     tau_mem_dyn : float
-        First tau with L_gen(tau) > gen_level (nan if never, e.g. an absolute level above L_gen(inf)).
+        First tau with L_gen(tau) > gen_level (nan if L_gen never exceeds the level, e.g. an absolute
+        level above L_gen(inf): documented, not a failure).
     tau_score_min, score_min : float
         Where E_score is minimal and its minimum.
     gen_inf : float
@@ -134,8 +276,8 @@ class DynamicalTimescales:
         The L_gen level used for tau_mem_dyn (gen_threshold * gen_inf if ``relative``).
     gen_threshold, score_tol : float
     relative : bool
-    spectral : Timescales or None
-        :func:`rfdiff.dynamics.timescales` of the same model (None only inside :func:`phase_diagram`).
+    quad_error : float
+        Largest contour error estimate over every tau evaluated (grid and refinements).
     curves : LearningCurves
         The curves on the log grid the times were read from.
     """
@@ -149,66 +291,24 @@ class DynamicalTimescales:
     gen_threshold: float
     score_tol: float
     relative: bool
-    spectral: _dynamics.Timescales | None
+    quad_error: float
     curves: _twopoint.LearningCurves
 
 
-def _root(f, a: float, b: float, fallback: float) -> float:
-    """exp of the root of f in [a, b] (log tau); the grid interpolation if f does not change sign there.
-
-    A single-tau curve uses its own contour, so at the ~1e-10 level it can disagree with the
-    grid value that bracketed the crossing; then the interpolated crossing is kept.
-    """
-    fa, fb = f(a), f(b)
-    if fa == 0.0:
-        return math.exp(a)
-    if fa * fb > 0:
-        return fallback
-    return math.exp(brentq(f, a, b, xtol=1e-6))
-
-
-def _read_times(model: RFModel, grid: np.ndarray, lc: _twopoint.LearningCurves, gen_inf: float,
-                gen_threshold: float, relative: bool, score_tol: float, refine: bool,
-                spectrum=None) -> tuple[float, float, float, float, float]:
-    score, gen = lc.score, lc.gen
-    k = int(np.argmin(score))
-    tau_min, s_min = float(grid[k]), float(score[k])
-
-    def one(tau: float):
-        return _twopoint.learning_curves(model, np.array([tau]), spectrum)
-
-    if refine and 0 < k < grid.size - 1:
-        res = minimize_scalar(lambda x: float(one(math.exp(x)).score[0]),
-                              bounds=(math.log(grid[k - 1]), math.log(grid[k + 1])), method="bounded",
-                              options={"xatol": 1e-4})
-        if res.fun < s_min:
-            tau_min, s_min = math.exp(float(res.x)), float(res.fun)
-    s_level = s_min * (1.0 + score_tol)
-    tau_gen, j = _crossing(grid, score, s_level, above=False)
-    if refine and j > 0:
-        tau_gen = _root(lambda x: float(one(math.exp(x)).score[0]) - s_level,
-                        math.log(grid[j - 1]), math.log(min(grid[j], tau_min)), tau_gen)
-    level = gen_threshold * gen_inf if relative else gen_threshold
-    tau_mem, j = _crossing(grid, gen, level, above=True)
-    if refine and j > 0:
-        tau_mem = _root(lambda x: float(one(math.exp(x)).gen[0]) - level,
-                        math.log(grid[j - 1]), math.log(grid[j]), tau_mem)
-    return tau_gen, tau_mem, tau_min, s_min, level
-
-
-def dynamical_timescales(model: RFModel, tau: Sequence[float] | np.ndarray | None = None, *,
+def dynamical_timescales(eq: Equations, cst: Constants, tau: Sequence[float] | np.ndarray | None = None, *,
                          gen_threshold: float = 0.5, relative: bool = True, score_tol: float = 0.05,
-                         refine: bool = True) -> DynamicalTimescales:
-    """tau_gen and tau_mem read off the limit learning curves (THEORY.md §6).
+                         refine: bool = True, accuracy: float = 1e-10, ridge: float = 0.0
+                         ) -> DynamicalTimescales:
+    """tau_gen and tau_mem read off the limit learning curves (docs/theory.md §6.3).
 
     Parameters
     ----------
-    model : RFModel
-        Any discrete data spectrum (the two-point curves handle it).
+    eq, cst : Equations, Constants
+        The setting (any discrete data spectrum).
     tau : array_like, optional
-        Increasing log grid of flow times > 0 on which the curves are evaluated. Default:
-        20 points per decade from 1e-2 to at least 10^3 times the loss-weighted spectral
-        memorization time (so L_gen has reached L_gen(inf)).
+        Increasing log grid of flow times > 0 on which the curves are bracketed. Default: 4 points
+        per decade (20 with ``refine=False``) from 1e-2 to 1e3 psi_p/(Delta_t s_t^2) (so L_gen has
+        reached L_gen(inf)).
     gen_threshold : float, default 0.5
         tau_mem_dyn is the first tau where L_gen exceeds ``gen_threshold * L_gen(inf)``
         (``relative=True``, threshold in (0, 1)) or ``gen_threshold`` itself (``relative=False``).
@@ -216,87 +316,163 @@ def dynamical_timescales(model: RFModel, tau: Sequence[float] | np.ndarray | Non
     score_tol : float, default 0.05
         tau_gen_dyn is the first tau where E_score <= (1 + score_tol) * min_tau E_score.
     refine : bool, default True
-        Refine the grid crossings by a root-finder (and the minimum by a bounded search) in
-        log tau on the curves themselves; otherwise linear interpolation in log tau.
+        Refine the grid crossings (and the minimum) on nested sub-grids in ln tau on the same contour;
+        otherwise linear interpolation in ln tau on the grid.
+    accuracy : float, default 1e-10
+        Accuracy of the learning curves (:func:`rfdiff.twopoint.learning_curves`).
+    ridge : float, default 0
+        The flow with weight decay lam (L_gen(inf) is then that of the ridge estimator).
 
     Returns
     -------
     DynamicalTimescales
-        With the spectral :class:`~rfdiff.dynamics.Timescales` in ``.spectral``.
 
     Examples
     --------
     >>> import rfdiff
-    >>> from rfdiff.phases import dynamical_timescales
-    >>> dt = dynamical_timescales(rfdiff.RFModel(psi_p=64, psi_n=8, t=0.1))
-    >>> bool(dt.tau_gen_dyn < dt.spectral.tau_gen < dt.tau_mem_dyn)
+    >>> m = rfdiff.RFModel(psi_p=64, psi_n=8, t=0.1)
+    >>> dt = dynamical_timescales(m.equations, m.constants)
+    >>> bool(dt.tau_gen_dyn < 20 < 2000 < dt.tau_mem_dyn)
     True
     """
     gen_threshold, score_tol = _check_thresholds(gen_threshold, relative, score_tol)
+    grid = None
     if tau is not None:
         grid = _check_grid("tau", tau)
         if grid.size < 3 or np.any(np.diff(grid) <= 0):
             raise ValueError("tau must be a strictly increasing grid of at least 3 times > 0")
-    spectrum = model.spectrum()
-    spectral = _dynamics.timescales(model)
-    if tau is None:
-        grid = _default_grid(1e3 * max(spectral.tau_mem_loss, spectral.tau_mem, spectral.tau_gen))
-    lc = _twopoint.learning_curves(model, np.append(grid, np.inf), spectrum)
-    gen_inf = float(lc.gen[-1])
-    curves = _twopoint.LearningCurves(tau=grid, train=lc.train[:-1], test=lc.test[:-1], gen=lc.gen[:-1],
-                                      score=lc.score[:-1], contour=lc.contour)
-    tg, tm, tmin, smin, level = _read_times(model, grid, curves, gen_inf, gen_threshold, relative,
-                                            score_tol, refine, spectrum)
-    return DynamicalTimescales(tau_gen_dyn=tg, tau_mem_dyn=tm, tau_score_min=tmin, score_min=smin,
-                               gen_inf=gen_inf, gen_level=level, gen_threshold=gen_threshold,
-                               score_tol=score_tol, relative=relative, spectral=spectral, curves=curves)
+    r = _read(eq, cst, np.empty(0), gen_threshold, bool(relative), score_tol, accuracy, "log", "precise",
+              refine=refine, grid=grid, ridge=finite_nonnegative("ridge", ridge))
+    nc = r.grid.size
+    lc = r.lc
+    curves = _twopoint.LearningCurves(
+        tau=r.grid, train=lc.train[:nc], test=lc.test[:nc], gen=lc.gen[:nc], score=lc.score[:nc],
+        ridge=lc.ridge, quad_error=lc.quad_error, accuracy=lc.accuracy, contour=lc.contour,
+        constants=lc.constants, strategy=lc.strategy)
+    return DynamicalTimescales(tau_gen_dyn=r.tau_gen, tau_mem_dyn=r.tau_mem, tau_score_min=r.tau_min,
+                               score_min=r.score_min, gen_inf=r.gen_inf, gen_level=r.level,
+                               gen_threshold=gen_threshold, score_tol=score_tol, relative=bool(relative),
+                               quad_error=r.quad_error, curves=curves)
+
+
+@dataclass(frozen=True, eq=False)
+class Timescales(Serializable):
+    """Spectral timescales of every component and, when computed, the dynamical ones.
+
+    The spectral fields (``tau_gen``, ``tau_mem``, ``tau_mem_loss``, ``components``, ``flags``, ...) are
+    those of :class:`rfdiff.dynamics.SpectralTimescales` (``.spectral``); ``tau_gen_dyn`` and
+    ``tau_mem_dyn`` those of :class:`DynamicalTimescales` (``.dynamical``; nan when not computed).
+    """
+
+    spectral: SpectralTimescales
+    dynamical: DynamicalTimescales | None = None
+
+    tau_gen = property(lambda self: self.spectral.tau_gen, doc="Population time (centre of rho_2).")
+    lam_gen = property(lambda self: self.spectral.lam_gen)
+    tau_gen_edge = property(lambda self: self.spectral.tau_gen_edge, doc="Lower edge of rho_2's time.")
+    lam_gen_edge = property(lambda self: self.spectral.lam_gen_edge)
+    tau_mem = property(lambda self: self.spectral.tau_mem, doc="Lower edge of rho_1's time (or None).")
+    lam_mem = property(lambda self: self.spectral.lam_mem)
+    tau_mem_loss = property(lambda self: self.spectral.tau_mem_loss, doc="Loss-weighted slowest time.")
+    lam_mem_loss = property(lambda self: self.spectral.lam_mem_loss)
+    tau_mem_asymptotic = property(lambda self: self.spectral.tau_mem_asymptotic)
+    share_threshold = property(lambda self: self.spectral.share_threshold)
+    tau_mem_governing = property(lambda self: self.spectral.tau_mem_governing,
+                                 doc="Time of the memorization component carrying most of the loss.")
+    tau_mem_mismatch = property(lambda self: self.spectral.tau_mem_mismatch,
+                                doc="The headline tau_mem differs from tau_mem_governing by > 3x.")
+    flags = property(lambda self: self.spectral.flags, doc="Warnings on how to read the numbers.")
+
+    @property
+    def components(self) -> tuple[SpectralComponent, ...]:
+        """Every support component with its mass, loss share and times."""
+        return self.spectral.components
+
+    @property
+    def tau_gen_dyn(self) -> float:
+        """Dynamical tau_gen (E_score within ``score_tol`` of its minimum); nan if not computed."""
+        return math.nan if self.dynamical is None else self.dynamical.tau_gen_dyn
+
+    @property
+    def tau_mem_dyn(self) -> float:
+        """Dynamical tau_mem (L_gen reaches its threshold); nan if not computed."""
+        return math.nan if self.dynamical is None else self.dynamical.tau_mem_dyn
 
 
 # ---------------------------------------------------------------- n*(p)
 
 
-def _gen_inf(psi_p: float, psi_n: np.ndarray, t: float, activation: str,
-             accuracy: float | None = None) -> np.ndarray:
-    """L_gen(inf) at psi_n: on the log-ellipse of :mod:`rfdiff._mapkernels` (absolute error
-    ~``accuracy``), or with ``accuracy=None`` by :func:`rfdiff.twopoint.learning_curves` (reference)."""
-    from .model import RFModel
-
-    if accuracy is not None:
-        cst = RFModel(psi_p, float(psi_n[0]), t, activation).constants
-        out = []
-        for x in psi_n:
-            eq = _resolvent.Equations.from_constants(psi_p, float(x), cst)
-            ct = _contour_checked(eq, _mk.nodes_for(eq, accuracy, _mk._INF_ANGLE), _mk._INF_ANGLE)
-            test, train = _mk.losses(ct, cst, psi_p, _INF)
-            out.append(test[0] - train[0])
-        return np.array(out, dtype=np.float64)
-    with warnings.catch_warnings():
-        warnings.filterwarnings(_QUIET, message=_QUIET_MESSAGE, category=RuntimeWarning)
-        out = [_twopoint.learning_curves(RFModel(psi_p, float(x), t, activation), [np.inf]).gen[0]
-               for x in psi_n]
+def _gen_inf(psi_p: float, psi_n: np.ndarray, cst: Constants, accuracy: float, strategy: str,
+             ridge: float = 0.0) -> np.ndarray:
+    """L_gen(inf) at each psi_n (isotropic data), each certified by its contour error estimate."""
+    out = []
+    for x in psi_n:
+        eq = Equations.from_constants(psi_p, float(x), cst)
+        lc = _twopoint.learning_curves(eq, cst, _INF, ridge=ridge, strategy=strategy, accuracy=accuracy)
+        out.append(float(lc.gen[0]))
     return np.array(out, dtype=np.float64)
 
 
-def _contour_checked(eq: _resolvent.Equations, n: int, angle: float = _mk._ANGLE) -> _mk.MapContour:
-    """The log-ellipse contour, with its mass -sum w s checked against 1 (it encloses nu_s)."""
-    ct = _mk.map_contour(eq, 1.0, n, angle)
-    if not abs(ct.mass - 1.0) < 1e-8:
-        raise QuadratureError(f"phase-map contour at psi_p={eq.psi_p}, psi_n={eq.psi_n} sees mass {ct.mass} "
-                           "of nu_s instead of 1")
-    return ct
+def steepest_descent(gen_inf: Callable[[np.ndarray], np.ndarray], psi_p: float, *, span: float = 4.0,
+                     points: int = 13, max_span: float = 256.0, what: str = "n*") -> tuple[float, float]:
+    """psi_n* where log L_gen(inf) falls fastest with log psi_n, and the slope there.
+
+    ``gen_inf(psi_n)`` gives L_gen(inf) on an array of psi_n. The search: a log grid of ``points`` values
+    in [psi_p/span, psi_p span] (widened by 4x, with 4 more points, up to ``max_span`` while the steepest
+    slope sits at an end), slopes by central differences, then 9 points between the neighbours of the
+    steepest coarse slope and the vertex of the parabola through the three fine slopes around the
+    steepest one (it is an O(h^2) reading of the true argmin; tests/test_tables.py bounds it).
+
+    Raises
+    ------
+    UndefinedQuantityError
+        If L_gen(inf) is not positive on the range, or the steepest descent sits at an end of it up to
+        ``max_span``.
+
+    Examples
+    --------
+    >>> x, slope = steepest_descent(lambda n: 1.0 / (1.0 + (n / 10.0) ** 4), 10.0)
+    >>> round(x, 2), round(slope, 2)   # 1/(1 + u^4): steepest log-log slope -2 at u = 1
+    (10.0, -2.0)
+    """
+    while True:
+        x = np.linspace(-math.log(span), math.log(span), int(points)) + math.log(psi_p)
+        g = np.asarray(gen_inf(np.exp(x)), dtype=np.float64)
+        if np.any(g <= 0):
+            bad = float(np.exp(x[int(np.argmax(g <= 0))]))
+            raise UndefinedQuantityError(
+                f"{what}: L_gen(inf) = {float(g[g <= 0][0]):.3g} is not positive at psi_n = {bad:.4g} "
+                f"(psi_p={psi_p:g}); its log-log slope is undefined")
+        slope = np.gradient(np.log(g), x)
+        k = int(np.argmin(slope))
+        if 0 < k < x.size - 1:
+            break
+        if span * 4.0 > max_span:
+            raise UndefinedQuantityError(
+                f"{what}: the steepest descent of L_gen(inf) lies at an end of the search range psi_n in "
+                f"[{psi_p / span:.4g}, {psi_p * span:.4g}] (psi_p={psi_p:g}) up to span {span:g}: "
+                "L_gen(inf) has no interior steepest descent here")
+        span *= 4.0
+        points = int(points) + 4
+    xf = np.linspace(x[k - 1], x[k + 1], 9)
+    sf = np.gradient(np.log(np.asarray(gen_inf(np.exp(xf)), dtype=np.float64)), xf)
+    m = int(np.clip(np.argmin(sf), 1, xf.size - 2))
+    c2, c1, c0 = np.polyfit(xf[m - 1:m + 2], sf[m - 1:m + 2], 2)
+    xs = -c1 / (2.0 * c2) if c2 > 0 else xf[m]
+    xs = min(max(xs, xf[0]), xf[-1])
+    return float(math.exp(xs)), float(np.polyval([c2, c1, c0], xs))
 
 
 def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: float = 4.0,
-           points: int = 13, accuracy: float | None = 1e-10) -> float:
+           points: int = 13, accuracy: float = 1e-10, method: str = "fast", max_span: float = 256.0,
+           ridge: float = 0.0) -> float:
     """Memorization threshold psi_n*(psi_p): steepest log-log descent of L_gen(inf) in psi_n.
 
-    L_gen(inf) = L_test(inf) - L_train(inf) of the min-norm (tau = inf) solution is O(1) for
-    psi_n < psi_p (the flow ends in memorization) and decays as a power of 1/psi_n beyond;
-    psi_n* is where d log L_gen(inf) / d log psi_n is most negative. It is located on a
-    log grid of ``points`` values of psi_n in [psi_p/span, psi_p*span], then on a
-    9-point grid between the neighbours of the coarse minimum, by a parabola through the
-    slopes around the finer minimum. Nothing assumes psi_n* = psi_p; tests measure it
-    (within ~15 % at t = 0.1, ~10 % at t = 0.01; docs/phases.md).
+    L_gen(inf) = L_test(inf) - L_train(inf) of the min-norm (tau = inf) solution (of the ridge estimator
+    with ``ridge`` > 0) is O(1) for psi_n < psi_p (the flow ends in memorization) and decays as a power
+    of 1/psi_n beyond; psi_n* is where d log L_gen(inf) / d log psi_n is most negative, located by
+    :func:`steepest_descent`. Nothing assumes psi_n* = psi_p; tests measure it (within ~15 % at t = 0.1,
+    ~10 % at t = 0.01).
 
     Parameters
     ----------
@@ -306,13 +482,19 @@ def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: floa
         Diffusion time, > 0.
     activation : str, default "tanh"
     span : float, default 4.0
-        Search range factor, > 1.
+        Initial search range factor, > 1.
     points : int, default 13
         Coarse grid size, >= 5.
-    accuracy : float or None, default 1e-10
-        Absolute accuracy of each L_gen(inf), computed on the spectrum-free log-ellipse contour of
-        :func:`phase_diagram` (~1 ms each); None: by :func:`rfdiff.twopoint.learning_curves`
-        (per-component contours at ~1e-15, 10-100x slower). The two agree to ~1e-7 in psi_n*.
+    accuracy : float, default 1e-10
+        Absolute accuracy of each L_gen(inf) (certified by the contour's error estimate).
+    method : {"fast", "reference"}
+        Contour strategy of the L_gen(inf) values: one log ellipse ("fast") or per-component ellipses
+        on the spectrum ("reference", 10-100x slower). They agree to ~1e-8 in psi_n*.
+    max_span : float, default 256
+        Largest search range factor.
+    ridge : float, default 0
+        Ridge lam >= 0 of the estimator at tau = inf (docs/ridge.md; :func:`rfdiff.ridge.ridge_n_star` is
+        the same search on the closed form).
 
     Returns
     -------
@@ -321,46 +503,33 @@ def n_star(psi_p: float, t: float = 0.1, *, activation: str = "tanh", span: floa
     Raises
     ------
     UndefinedQuantityError
-        If L_gen(inf) is not positive on the range or its steepest descent sits at an end of it
-        (widen ``span``).
+        If L_gen(inf) is not positive on the range, or its steepest descent sits at an end of the
+        range even at ``max_span`` (then n* is not defined at these parameters: e.g. at large t,
+        where memorization has no sharp onset).
 
     Examples
     --------
-    >>> from rfdiff.phases import n_star
     >>> 0.8 < n_star(256, t=0.1) / 256 < 1.0
     True
     """
     psi_p = _check_positive("psi_p", psi_p)
     t = _check_positive("t", t)
     span = _check_positive("span", span)
+    max_span = _check_positive("max_span", max_span)
+    ridge = finite_nonnegative("ridge", ridge)
     if span <= 1.0:
         raise ValueError(f"span must be > 1, got {span!r}")
-    if int(points) != points or points < 5:
+    if isinstance(points, bool) or int(points) != points or points < 5:
         raise ValueError(f"points must be an integer >= 5, got {points!r}")
-    if accuracy is not None:
-        accuracy = _check_fraction("accuracy", accuracy, 1e-3)
-    x = np.linspace(-math.log(span), math.log(span), int(points)) + math.log(psi_p)
-    g = _gen_inf(psi_p, np.exp(x), t, activation, accuracy)
-    if np.any(g <= 0):
-        raise UndefinedQuantityError(
-            "n*: L_gen(inf) is not positive on the search range "
-            f"psi_n in [{psi_p / span:.4g}, {psi_p * span:.4g}] (psi_p={psi_p:g}, t={t:g}); "
-            "its log-log slope is undefined"
-        )
-    slope = np.gradient(np.log(g), x)
-    k = int(np.argmin(slope))
-    if k in (0, x.size - 1):
-        raise UndefinedQuantityError(
-            f"n*: the steepest descent of L_gen(inf) lies at an end of the search range psi_n in "
-            f"[{psi_p / span:.4g}, {psi_p * span:.4g}] (psi_p={psi_p:g}, t={t:g}); widen span (got {span})"
-        )
-    xf = np.linspace(x[k - 1], x[k + 1], 9)
-    gf = _gen_inf(psi_p, np.exp(xf), t, activation, accuracy)
-    sf = np.gradient(np.log(gf), xf)
-    m = int(np.clip(np.argmin(sf), 1, xf.size - 2))
-    c2, c1, _ = np.polyfit(xf[m - 1:m + 2], sf[m - 1:m + 2], 2)
-    xs = -c1 / (2.0 * c2) if c2 > 0 else xf[m]
-    return float(math.exp(min(max(xs, xf[0]), xf[-1])))
+    accuracy = _check_fraction("accuracy", accuracy, 1e-3)
+    if method not in ("fast", "reference"):
+        raise ValueError(f"method must be 'fast' or 'reference', got {method!r}")
+    strategy = "log" if method == "fast" else "components"
+    cst = RFModel(psi_p, psi_p, t, activation).constants
+    x, _slope = steepest_descent(lambda pn: _gen_inf(psi_p, pn, cst, accuracy, strategy, ridge), psi_p,
+                                 span=span, points=int(points), max_span=max_span,
+                                 what=f"n* (t={t:g}, ridge={ridge:g})")
+    return x
 
 
 _n_star = n_star  # phase_diagram's n_star parameter shadows the function
@@ -370,7 +539,7 @@ _n_star = n_star  # phase_diagram's n_star parameter shadows the function
 
 
 @dataclass(frozen=True, eq=False)
-class PhaseDiagram:
+class PhaseDiagram(Serializable):
     """L_gen maps and regimes over (psi_p, psi_n) at one or several tau.
 
     Attributes
@@ -386,17 +555,24 @@ class PhaseDiagram:
         Codes into :data:`REGIMES`, same shape as ``gen``: 0 if tau < tau_gen, else 3 if
         psi_n > n_star, else 1 if tau < tau_mem, else 2.
     tau_gen, tau_mem : ndarray
-        Dynamical boundaries (n_p, n_n), as defined in :func:`dynamical_timescales` (fast path:
-        refined to ~1e-4 in ln tau; reference path: 20-per-decade grid interpolation).
+        Dynamical boundaries (n_p, n_n), as defined in :func:`dynamical_timescales`, refined on the
+        cell's contour to ~2e-5 relative (the "map" reading plan).
     n_star : ndarray
-        psi_n*(psi_p[i]) from :func:`n_star`.
+        psi_n*(psi_p[i]) from :func:`n_star`; nan where it is undefined (``n_star_error`` says why).
+    n_star_error : tuple of str
+        Per psi_p, "" or the reason n* is undefined there (no regime 3 in that row).
     t : float
-    nodes : ndarray of int or None
-        Contour nodes per cell (``method="fast"``).
-    quad_error : ndarray or None
-        Per cell, max |L_gen(n nodes) - L_gen(n/2 nodes)| over the requested tau and inf: the
-        error of the n/2-node rule, so (geometric convergence) ~ its square bounds that of the
-        n-node values (``method="fast"``).
+    activation : str
+    method : str
+    accuracy : float
+        Target absolute accuracy of every loss.
+    ridge : float
+        The weight decay of every cell's flow.
+    nodes : ndarray of int
+        Contour nodes per cell.
+    quad_error : ndarray
+        Per cell, the largest contour error estimate |L(n) - L(n/2)| over every tau evaluated (the
+        requested ones, inf, and the grid and refinements that set tau_gen and tau_mem); <= accuracy.
     """
 
     psi_p: np.ndarray
@@ -409,9 +585,14 @@ class PhaseDiagram:
     tau_gen: np.ndarray
     tau_mem: np.ndarray
     n_star: np.ndarray
+    n_star_error: tuple[str, ...]
     t: float
-    nodes: np.ndarray | None = None
-    quad_error: np.ndarray | None = None
+    activation: str
+    method: str
+    accuracy: float
+    nodes: np.ndarray
+    quad_error: np.ndarray
+    ridge: float = 0.0
 
     @property
     def labels(self) -> np.ndarray:
@@ -419,175 +600,49 @@ class PhaseDiagram:
         return np.asarray(REGIMES, dtype=object)[self.regime]
 
 
-def _cell(point: list) -> list[float]:
-    """Worker of :func:`phase_diagram`: [psi_p, psi_n, t, activation, gen_threshold, relative, score_tol,
-    taus...] -> [tau_gen, tau_mem, (gen, train, test) per tau]."""
-    from .model import RFModel
-
-    psi_p, psi_n, t, act, thr, rel, tol, *taus = point
-    model = RFModel(psi_p, psi_n, t, act)
-    tau_req = np.array([math.inf if x is None else float(x) for x in taus])
-    grid = _default_grid(1e9)
-    with warnings.catch_warnings():
-        warnings.filterwarnings(_QUIET, message=_QUIET_MESSAGE, category=RuntimeWarning)
-        lc = _twopoint.learning_curves(model, np.concatenate([grid, [np.inf], tau_req]))
-    n = grid.size
-    curves = _twopoint.LearningCurves(tau=grid, train=lc.train[:n], test=lc.test[:n], gen=lc.gen[:n],
-                                      score=lc.score[:n], contour=lc.contour)
-    tg, tm, *_ = _read_times(model, grid, curves, float(lc.gen[n]), thr, bool(rel), tol, False)
-    out = [tg, tm]
-    for k in range(tau_req.size):
-        out += [float(lc.gen[n + 1 + k]), float(lc.train[n + 1 + k]), float(lc.test[n + 1 + k])]
-    return out
-
-
-# 4 points per decade over the reference grid's range; crossings and the E_score minimum are then
-# refined on two nested 9-point sub-grids (final spacing 0.58/64 ~ 0.009 in ln tau)
-_COARSE = np.logspace(-2, 9, 45)
-_SUB = 9
-
-
-class _Curve:
-    """L_test, L_train, L_gen, E_score of one cell at any tau, on its log-ellipse contour."""
-
-    def __init__(self, ct: _mk.MapContour, cst, psi_p: float) -> None:
-        self.ct, self.cst, self.psi_p = ct, cst, psi_p
-
-    def __call__(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        test, train = _mk.losses(self.ct, self.cst, self.psi_p, tau)
-        cst = self.cst
-        return test, train, test - train, (test - 1.0 + cst.delta / cst.gamma2) / cst.delta
-
-
-def _refine_min(curve: _Curve, lo: float, hi: float) -> tuple[float, float]:
-    """Minimum of E_score in [lo, hi] (ln tau): two nested 9-point grids, then the vertex of the
-    parabola through the smallest value and its neighbours (spacing ~0.036: vertex value good to
-    ~1e-6 relative, far below the 5 % score_tol band it sets)."""
-    for _ in range(2):
-        x = np.linspace(lo, hi, _SUB)
-        y = curve(np.exp(x))[3]
-        k = min(max(int(np.argmin(y)), 1), _SUB - 2)
-        lo, hi = float(x[k - 1]), float(x[k + 1])
-    best = int(np.argmin(y))
-    d = x[1] - x[0]
-    y0, y1, y2 = float(y[k - 1]), float(y[k]), float(y[k + 1])
-    curv = y0 - 2.0 * y1 + y2
-    if best == k and curv > 0:
-        u = 0.5 * (y0 - y2) / curv  # vertex offset in units of d, |u| <= 1/2 when y1 is the minimum
-        return float(x[k] + u * d), y1 - 0.25 * (y0 - y2) * u
-    return float(x[best]), float(y[best])
-
-
-def _refine_crossings(curve: _Curve, brackets: list[tuple[int, float, float, float, bool]]) -> list[float]:
-    """First crossings of levels by curve()[which] in brackets [lo, hi] of ln tau, all at once:
-    two nested 9-point grids each, then linear interpolation in ln tau (as :func:`_crossing`).
-    Each bracket is (which, lo, hi, level, above) with the crossing known to lie in [lo, hi]."""
-    spans = [(lo, hi) for _w, lo, hi, _l, _a in brackets]
-    out = [math.nan] * len(brackets)
-    for level_k in range(2):
-        xs = [np.linspace(lo, hi, _SUB) for lo, hi in spans]
-        vals = curve(np.exp(np.concatenate(xs)))
-        for b, (which, _lo, _hi, level, above) in enumerate(brackets):
-            x = xs[b]
-            y = vals[which][b * _SUB:(b + 1) * _SUB]
-            hit = y > level if above else y <= level
-            j = max(int(np.argmax(hit)) if np.any(hit) else _SUB - 1, 1)
-            spans[b] = (float(x[j - 1]), float(x[j]))
-            if level_k == 1:
-                tau, _ = _crossing(np.exp(x[j - 1:j + 1]), y[j - 1:j + 1], level, above)
-                out[b] = math.exp(x[j]) if math.isnan(tau) else tau
-    return out
-
-
-def _cell_fast(eq: _resolvent.Equations, cst, tau_req: np.ndarray, thr: float, rel: bool, tol: float,
-               accuracy: float) -> list[float]:
-    """[tau_gen, tau_mem, n_nodes, error estimate, (gen, train, test) per tau] of one cell."""
-    n = _mk.nodes_for(eq, accuracy)
-    curve = _Curve(_contour_checked(eq, n), cst, eq.psi_p)
-    nc = _COARSE.size
-    test, train, gen, score = curve(np.concatenate([_COARSE, _INF, tau_req]))
-    # the n/2-node rule on the same ellipse: |difference| bounds its error, hence (geometric
-    # convergence) the n-node error by ~ its square
-    test2, train2 = _mk.losses(curve.ct, cst, eq.psi_p, np.concatenate([_INF, tau_req]), step=2)
-    err = float(np.max(np.abs((test2 - train2) - gen[nc:])))
-    gen_inf = float(gen[nc])
-    lx = np.log(_COARSE)
-    # E_score minimum, then its first crossing of (1 + tol) min
-    k = int(np.argmin(score[:nc]))
-    x_min, s_min = float(lx[k]), float(score[k])
-    if 0 < k < nc - 1:
-        x_min, s_min = _refine_min(curve, float(lx[k - 1]), float(lx[k + 1]))
-    s_level = s_min * (1.0 + tol)
-    brackets = []
-    xs = np.append(lx[lx < x_min], x_min)
-    ys = np.append(score[:nc][lx < x_min], s_min)
-    j = int(np.argmax(ys <= s_level))
-    tau_gen = float(np.exp(xs[0])) if j == 0 else math.nan
-    if j > 0:
-        brackets.append((3, float(xs[j - 1]), float(xs[j]), s_level, False))
-    # L_gen: first crossing of the level
-    g_level = thr * gen_inf if rel else thr
-    hit = gen[:nc] > g_level
-    tau_mem = math.nan
-    if np.any(hit):
-        j = int(np.argmax(hit))
-        if j == 0:
-            tau_mem = float(_COARSE[0])
-        else:
-            brackets.append((2, float(lx[j - 1]), float(lx[j]), g_level, True))
-    if brackets:
-        roots = _refine_crossings(curve, brackets)
-        for (which, *_), root in zip(brackets, roots):
-            if which == 3:
-                tau_gen = root
-            else:
-                tau_mem = root
-    out = [tau_gen, tau_mem, float(n), err]
-    for i in range(tau_req.size):
-        out += [float(gen[nc + 1 + i]), float(train[nc + 1 + i]), float(test[nc + 1 + i])]
-    return out
-
-
-def _row_fast(point: list) -> list[list[float]]:
+def _row(point: list) -> list[list]:
     """Worker of :func:`phase_diagram`: one psi_p row, all psi_n, and psi_n*(psi_p) if asked.
 
-    [psi_p, [psi_n...], t, activation, gen_threshold, relative, score_tol, accuracy, want_n_star,
-    taus...] -> [[n_star or nan], cell per psi_n...]."""
-    from .model import RFModel
-
-    psi_p, pns, t, act, thr, rel, tol, acc, want, *taus = point
+    [psi_p, [psi_n...], t, activation, gen_threshold, relative, score_tol, accuracy, method, want_n_star,
+    taus...] -> [[n_star or nan, reason], cell per psi_n...], cell = [tau_gen, tau_mem, nodes, quad_error,
+    (gen, train, test) per tau]."""
+    psi_p, pns, t, act, thr, rel, tol, acc, method, want, ridge, *taus = point
     cst = RFModel(psi_p, pns[0], t, act).constants
     tau_req = np.array([math.inf if x is None else float(x) for x in taus])
-    rows: list[list[float]] = [[_n_star(psi_p, t, activation=act, accuracy=acc) if want else math.nan]]
+    head: list = [math.nan, ""]
+    if want:
+        try:
+            head = [_n_star(psi_p, t, activation=act, accuracy=acc, method=method, ridge=ridge), ""]
+        except UndefinedQuantityError as exc:
+            head = [math.nan, str(exc)]
+    rows: list[list] = [head]
+    strategy = "log" if method == "fast" else "components"
     for pn in pns:
-        eq = _resolvent.Equations.from_constants(psi_p, pn, cst)
-        rows.append(_cell_fast(eq, cst, tau_req, thr, bool(rel), tol, acc))
+        eq = Equations.from_constants(psi_p, pn, cst)
+        r = _read(eq, cst, tau_req, thr, bool(rel), tol, acc, strategy, "map", ridge=ridge)
+        k0 = r.grid.size + 1
+        cell = [r.tau_gen, r.tau_mem, float(r.lc.contour.n), r.quad_error]
+        for i in range(tau_req.size):
+            cell += [float(r.lc.gen[k0 + i]), float(r.lc.train[k0 + i]), float(r.lc.test[k0 + i])]
+        rows.append(cell)
     return rows
-
-
-def _n_star_point(point: list) -> float:
-    psi_p, t, act = point
-    return _n_star(psi_p, t, activation=act, accuracy=None)
 
 
 def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | np.ndarray, t: float = 0.1,
                   tau: float | Sequence[float] | np.ndarray = 1e3, *, activation: str = "tanh",
                   gen_threshold: float = 0.5, relative: bool = True, score_tol: float = 0.05,
                   n_star: Sequence[float] | np.ndarray | None = None, executor: Executor | None = None,
-                  workers: int | None = None, accuracy: float = 1e-9,
-                  method: str = "fast") -> PhaseDiagram:
+                  workers: int | None = None, accuracy: float = 1e-8,
+                  method: str = "fast", ridge: float = 0.0) -> PhaseDiagram:
     """L_gen over (psi_p, psi_n) at the given tau, with regimes and boundaries (paper Fig. 5C).
 
-    ``method="fast"`` (default): per cell, one spectrum-free contour (an ellipse in log z around
-    [s_t^2, upper bound], :mod:`rfdiff._mapkernels`, ~150 nodes) gives L_gen, L_train, L_test at
-    the requested tau to absolute ~``accuracy``; E_score and L_gen on 4 points per decade
-    (1e-2 to 1e9) locate the E_score minimum and the crossings, refined on nested sub-grids to
-    ~1e-4 in ln tau (the definitions of :func:`dynamical_timescales`). psi_n* comes from
-    :func:`n_star` on the same contours. One task per psi_p row through :func:`rfdiff.sweep.sweep`.
-
-    ``method="reference"``: the earlier path, one :func:`rfdiff.twopoint.learning_curves` per cell
-    on 20 points per decade (crossings by linear interpolation in ln tau, no refinement) and
-    :func:`n_star` with reference contours; 50-200x slower, kept for validation.
+    Per cell, one contour (``method="fast"``: an ellipse in log z around [s_t^2, upper bound], no
+    spectrum needed; ``method="reference"``: one ellipse per group of support components of the
+    spectrum) gives L_gen, L_train, L_test at the requested tau and, on a 4-per-decade grid refined on
+    nested sub-grids, tau_gen and tau_mem (the definitions of :func:`dynamical_timescales`), each value
+    with the contour's error estimate (``quad_error`` is the worst over everything a cell read). psi_n*
+    comes from :func:`n_star` with the same strategy. One task per psi_p row through
+    :func:`rfdiff.sweep.sweep`.
 
     Parameters
     ----------
@@ -605,18 +660,24 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
     executor : concurrent.futures.Executor, optional
         Passed to :func:`rfdiff.sweep.sweep` (default: its own process pool of ``workers``).
     workers : int, optional
-    accuracy : float, default 1e-9
-        Target absolute accuracy of the losses (``method="fast"``), in (0, 1e-3).
+    accuracy : float, default 1e-8
+        Absolute accuracy of every loss (certified by the error estimate), in (0, 1e-3).
     method : {"fast", "reference"}
+    ridge : float, default 0
+        Weight decay lam of every cell's flow (n* is then that of the ridge estimator).
 
     Returns
     -------
     PhaseDiagram
 
+    Raises
+    ------
+    QuadratureError
+        If a cell's contour cannot reach ``accuracy`` within its node budget.
+
     Examples
     --------
     >>> from concurrent.futures import ThreadPoolExecutor
-    >>> from rfdiff.phases import phase_diagram
     >>> with ThreadPoolExecutor(1) as ex:
     ...     pd = phase_diagram([256], [32, 1024], t=0.1, tau=[1.0, 1e5], executor=ex)
     >>> pd.gen.shape
@@ -639,44 +700,34 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
         ns = _check_grid("n_star", n_star)
         if ns.size != pp.size:
             raise ValueError(f"n_star must have one value per psi_p ({pp.size}), got {ns.size}")
+    RFModel(float(pp[0]), float(pn[0]), t, activation)  # validates the activation here, not in a worker
     taus = [None if math.isinf(x) else float(x) for x in tau_arr]  # JSON-friendly cache keys
     shape = (pp.size, pn.size)
-    nodes = quad_error = None
-    if method == "fast":
-        from .model import RFModel
-
-        RFModel(float(pp[0]), float(pn[0]), t, activation)  # validates the activation here
-        grid = [[float(a), [float(b) for b in pn], t, activation, gen_threshold, bool(relative), score_tol,
-                 accuracy, n_star is None, *taus] for a in pp]
-        rows = sweep(_row_fast, grid, executor=executor, workers=workers)
-        if n_star is None:
-            ns = np.array([r[0][0] for r in rows], dtype=np.float64)
-        cells = np.array([c for r in rows for c in r[1:]], dtype=np.float64)
-        nodes = cells[:, 2].reshape(shape).astype(np.int64)
-        quad_error = cells[:, 3].reshape(shape)
-        cells = np.delete(cells, [2, 3], axis=1)
-        worst = float(np.max(quad_error))
-        if worst > 10.0 * math.sqrt(accuracy):
-            # geometric convergence: error(n) ~ error(n/2)^2, so this may exceed ~100 accuracy
-            warnings.warn(f"phase_diagram: the n/2-node rule differs by {worst:.2g} from the n-node one "
-                          f"(expected < {10.0 * math.sqrt(accuracy):.2g}); losses may be less accurate than "
-                          f"accuracy={accuracy:g}", RuntimeWarning, stacklevel=2)
-    else:
-        grid = [[float(a), float(b), t, activation, gen_threshold, bool(relative), score_tol, *taus]
-                for a in pp for b in pn]
-        cells = np.array(sweep(_cell, grid, executor=executor, workers=workers), dtype=np.float64)
-        if n_star is None:
-            ns = np.array(sweep(_n_star_point, [[float(a), t, activation] for a in pp], executor=executor,
-                                workers=workers), dtype=np.float64)
+    ridge = finite_nonnegative("ridge", ridge)
+    grid = [[float(a), [float(b) for b in pn], t, activation, gen_threshold, bool(relative), score_tol,
+             accuracy, method, n_star is None, ridge, *taus] for a in pp]
+    rows = sweep(_row, grid, executor=executor, workers=workers)
+    reasons: tuple[str, ...] = tuple("" for _ in pp)
+    if n_star is None:
+        ns = np.array([r[0][0] for r in rows], dtype=np.float64)
+        reasons = tuple(str(r[0][1]) for r in rows)
+    cells = np.array([c for r in rows for c in r[1:]], dtype=np.float64)
+    nodes = cells[:, 2].reshape(shape).astype(np.int64)
+    quad_error = cells[:, 3].reshape(shape)
+    cells = np.delete(cells, [2, 3], axis=1)
     tg = cells[:, 0].reshape(shape)
     tm = cells[:, 1].reshape(shape)
     vals = cells[:, 2:].reshape(pp.size, pn.size, tau_arr.size, 3).transpose(3, 2, 0, 1)
     T = tau_arr[:, None, None]
-    no_mem = (pn[None, :] > ns[:, None])[None]
-    regime = np.where(T < tg[None], 0, np.where(no_mem, 3, np.where(T < tm[None], 1, 2)))
+    with np.errstate(invalid="ignore"):
+        no_mem = (pn[None, :] > ns[:, None])[None]  # nan n* (undefined): never regime 3
+    before_mem = np.isnan(tm)[None] | (T < tm[None])  # nan tau_mem: L_gen never reaches its level
+    regime = np.where(T < tg[None], 0, np.where(no_mem, 3, np.where(before_mem, 1, 2)))
     regime = np.broadcast_to(regime, (tau_arr.size, *shape)).astype(np.int8)
     gen, train, test = vals
     if scalar:
         gen, train, test, regime = gen[0], train[0], test[0], regime[0]
     return PhaseDiagram(psi_p=pp, psi_n=pn, tau=tau_arr, gen=gen, train=train, test=test, regime=regime,
-                        tau_gen=tg, tau_mem=tm, n_star=ns, t=t, nodes=nodes, quad_error=quad_error)
+                        tau_gen=tg, tau_mem=tm, n_star=ns, n_star_error=reasons, t=t,
+                        activation=str(activation), method=method, accuracy=accuracy, nodes=nodes,
+                        quad_error=quad_error, ridge=ridge)

@@ -127,6 +127,7 @@ def curves(
     color: Any = None,
     label: str | None = None,
     markers: int = 24,
+    model: RFModel | None = None,
 ) -> Axes:
     """Learning curves against tau: theory as lines, finite-size gradient flow as markers.
 
@@ -151,6 +152,10 @@ def curves(
         Legend label (prefixed to the quantity's name when several are drawn).
     markers : int
         At most this many simulation markers per curve (the rest of the grid is skipped).
+    model : RFModel, optional
+        The model of ``lc_or_model`` when it is a LearningCurves: names psi_p, psi_n, t and sigma in
+        the title (LearningCurves do not carry their parameters). Without it, and without a model as
+        first argument, no title is set.
 
     Returns
     -------
@@ -174,6 +179,7 @@ def curves(
         raise ValueError(f"tau_scale and value_scale must be finite numbers > 0, got {tau_scale!r}, "
                          f"{value_scale!r}")
     if isinstance(lc_or_model, RFModel):
+        model = lc_or_model
         lc = lc_or_model.learning_curves(np.logspace(-1, 6, 141) if tau is None else np.asarray(tau, float))
     else:
         if tau is not None:
@@ -200,9 +206,16 @@ def curves(
     values = np.concatenate([np.asarray(getattr(lc, q)) for q in quantities])
     if np.all(values > 0) and values.max() / values.min() > 20:
         ax.set_yscale("log")
-    ax.set_xlabel(r"$\tau$" if tau_scale == 1.0 else r"$\tau / \tau_0$")
+    ax.set_xlabel(r"$\tau$ (training time $k\eta/d^2$)" if tau_scale == 1.0 else r"$\tau / \tau_0$")
     if not several:
         ax.set_ylabel(_CURVE_STYLE[quantities[0]][1])
+    else:
+        ax.set_ylabel("loss" if "score" not in quantities else r"loss, $E_{score}$")
+    if model is not None:
+        ax.set_title(rf"$\psi_p$ = {model.psi_p:g}, $\psi_n$ = {model.psi_n:g}, $t$ = {model.t:g}, "
+                     rf"$\sigma$ = {model.activation.name}" + ("" if not flows else
+                                                               f"; markers: d = {flows[0].matrices.d}, "
+                                                               f"{len(flows)} seed(s)"), fontsize=10)
     ax.legend(fontsize=8)
     return ax
 

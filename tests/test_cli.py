@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -21,17 +22,39 @@ def test_spectrum_json_schema_and_values(capsys):
     code, out, _ = run(capsys, "spectrum", "--psi-p", "8", "--psi-n", "2", "--t", "0.1", "--json")
     assert code == 0
     data = json.loads(out)
-    assert {"constants", "atoms", "support"} <= set(data)
-    sp = rfdiff.RFModel(psi_p=8, psi_n=2, t=0.1).spectrum()
+    assert {"constants", "atoms", "support", "density"} <= set(data)
+    check_envelope(data, "spectrum", psi_p=8.0, psi_n=2.0, t=0.1)
+    model = rfdiff.RFModel(psi_p=8, psi_n=2, t=0.1)
+    sp = model.spectrum()
     np.testing.assert_allclose(data["support"], sp.support, rtol=1e-14)
     assert data["atoms"] == [list(a) for a in sp.atoms]
     assert set(data["constants"]) >= {"delta", "gamma2", "a", "b", "v2", "s2", "mu1", "mustar2"}
+    # the density table the text output prints: 12 interior points per component, rho from the model
+    assert len(data["density"]) == len(sp.components)
+    for row, comp in zip(data["density"], sp.components):
+        assert (row["lo"], row["hi"]) == (comp.lo, comp.hi) and len(row["lambda"]) == len(row["rho"]) == 12
+        np.testing.assert_allclose(row["rho"], model.density(row["lambda"]), rtol=1e-12)
+    code, text, _ = run(capsys, "spectrum", "--psi-p", "8", "--psi-n", "2", "--t", "0.1")
+    table = [line.split() for line in text.split("density table (lambda, rho):")[1].strip().splitlines()]
+    rho_json = [x for row in data["density"] for x in row["rho"]]
+    np.testing.assert_allclose([float(r[1]) for r in table], rho_json, rtol=1e-7)  # text: 8 digits
+
+
+def check_envelope(data, command, **parameters):
+    """Every --json object carries the version, the command, the parameters and the units."""
+    assert data["rfdiff_version"] == rfdiff.__version__ and data["command"] == command
+    for key, value in parameters.items():
+        assert data["parameters"][key] == value, key
+    assert data["units"] and all(isinstance(v, str) and v for v in data["units"].values())
 
 
 def test_timescales_json(capsys):
     code, out, _ = run(capsys, "timescales", "--psi-p", "64", "--psi-n", "8", "--json")
     assert code == 0
     data = json.loads(out)
+    check_envelope(data, "timescales", psi_p=64.0, psi_n=8.0, t=0.1, activation="tanh")
+    assert data["unavailable"] == {} and data["dynamical"]["memorization"] is True
+    assert data["tau_mem_flagged"] is False  # the cluster time is 2.7x the rho_1 edge time here (< 3x)
     ts = rfdiff.RFModel(psi_p=64, psi_n=8, t=0.1).timescales()
     # top level: the spectral times (paper convention); the dynamical ones under their own key
     assert data["tau_mem"] == pytest.approx(ts.tau_mem) and data["tau_gen"] == pytest.approx(ts.tau_gen)
@@ -51,6 +74,7 @@ def test_curves_csv_and_json(capsys):
     assert rows[0] == "tau,train,test,gen,score" and len(rows) == 6
     code, out, _ = run(capsys, "curves", "--psi-p", "8", "--psi-n", "2", "--tau", "1:1e4:5", "--json")
     data = json.loads(out)
+    check_envelope(data, "curves", psi_p=8.0, psi_n=2.0, t=0.1)
     lc = rfdiff.RFModel(psi_p=8, psi_n=2, t=0.1).learning_curves(np.geomspace(1, 1e4, 5))
     np.testing.assert_allclose(data["gen"], lc.gen, rtol=1e-12, atol=1e-15)
 
@@ -77,6 +101,9 @@ def test_curves_csv_and_json(capsys):
     (["curves", "--simulate", "d=10,colour=red"], "--simulate"),
     (["curves", "--plot", "/no/such/dir/c.png"], "--plot"),
     (["report", "--workers", "-1"], "--workers"),
+    (["curves", "--json", "--csv"], "--csv"),
+    (["phase", "--activation", "relu"], "--activation"),
+    (["spectrum", "--activation", "softplus"], "--activation"),
 ])
 def test_bad_input_exits_2_naming_the_option(capsys, argv, option):
     with pytest.raises(SystemExit) as exc:
@@ -99,7 +126,8 @@ def test_no_arguments_runs_the_report_with_its_defaults(capsys, monkeypatch):
 
     def fake_run_report(out, config=None, **kwargs):  # records the call instead of computing
         seen["out"], seen["config"] = out, config
-        return {"files": ["index.html"], "gaps": {"curves_gen": 0.01}}
+        gap = rfdiff.report.Gap.judged("curves.gen", "max gap", 0.01, 0.1, "1/d")
+        return types.SimpleNamespace(files=("index.html",), gaps=(gap,))
 
     monkeypatch.setattr(rfdiff.report, "run_report", fake_run_report)
     assert main([]) == 0
@@ -130,9 +158,10 @@ def test_curves_simulate_json_and_csv(capsys):
     code, out, _ = run(capsys, *argv, "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"tau", "train", "test", "gen", "score", "simulation"}
+    assert set(data) == {"tau", "train", "test", "gen", "score", "simulation", "rfdiff_version", "command",
+                         "parameters", "units"}
     sim = data["simulation"]
-    assert (sim["d"], sim["seeds"], sim["noise"]) == (24, 2, "gaussian")
+    assert (sim["d"], sim["seeds"], sim["noise"], sim["p"], sim["n"]) == (24, 2, "gaussian", 192, 48)
     for key in ("train", "test", "gen", "score"):
         assert len(sim[key]) == 5 and all(np.isfinite(sim[key]))
     # finite size: p = 192, n = 48; the Gaussian-equivalent flow converges to the limit curves with
@@ -150,7 +179,8 @@ def test_phase_json_schema(capsys):
     assert code == 0
     data = json.loads(out)
     assert {"parameters", "psi_p", "psi_n", "tau", "gen", "train", "test", "regime", "regimes", "tau_gen",
-            "tau_mem", "n_star"} <= set(data)
+            "tau_mem", "n_star", "regime_definitions"} <= set(data)
+    check_envelope(data, "phase", t=0.1, activation="tanh")
     assert data["psi_p"] == [4.0] and data["psi_n"] == [2.0, 8.0] and data["tau"] == [1e3, 1e4]
     assert np.shape(data["gen"]) == (2, 1, 2) and np.shape(data["regime"]) == (2, 1, 2)
     assert np.shape(data["tau_mem"]) == (1, 2) and len(data["n_star"]) == 1
@@ -192,7 +222,7 @@ def test_phase_on_a_dask_scheduler(capsys):
     assert json.loads(out)["gen"] == local["gen"]
 
 
-def test_progress_bar_only_on_a_terminal(capsys, monkeypatch):
+def test_progress_lines_off_a_terminal_and_a_bar_on_one(capsys, monkeypatch):
     import io
 
     class Terminal(io.StringIO):
@@ -202,7 +232,9 @@ def test_progress_bar_only_on_a_terminal(capsys, monkeypatch):
     argv = ["curves", "--psi-p", "8", "--psi-n", "2", "--tau", "1:1e4:5", "--simulate", "d=8,seeds=2",
             "--csv"]
     assert main(argv) == 0
-    assert capsys.readouterr().err == ""  # piped (pytest's capture is no terminal): silent
+    err = capsys.readouterr().err.splitlines()  # pytest's capture is no terminal: plain lines
+    assert err[0].startswith("rfdiff: --simulate d=8, seeds=2") and "GB" in err[0]  # the cost estimate
+    assert err[-1].startswith("rfdiff curves: gradient flow d=8: [2/2] 100 %")
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     assert main(argv) == 0
@@ -210,8 +242,141 @@ def test_progress_bar_only_on_a_terminal(capsys, monkeypatch):
     assert "gradient flow d=8" in terminal.getvalue() and "/2 [" in terminal.getvalue()
 
 
+def test_simulate_estimate_matches_the_measured_run():
+    from rfdiff.cli import simulate_estimate
+
+    # issue 10 measured d = 100, seeds = 4 (p = 6400): 276 s and 4 GB on a quiet 2-core machine
+    e = simulate_estimate(64, 8, 100, 4, "gaussian")
+    assert 3 < e["memory_gb"] < 5 and 150 < e["seconds"] < 500
+    assert simulate_estimate(64, 8, 50, 1, "gaussian")["memory_gb"] == pytest.approx(e["memory_gb"] / 4)
+
+
+def test_curves_plot_names_the_parameters(capsys, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    seen = {}
+    real = Figure.savefig
+
+    def spy(self, fname, **kwargs):
+        ax = self.axes[0]
+        seen["title"], seen["ylabel"], seen["xlabel"] = ax.get_title(), ax.get_ylabel(), ax.get_xlabel()
+        return real(self, fname, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    code, _, _ = run(capsys, "curves", "--psi-p", "8", "--psi-n", "2", "--t", "0.2", "--tau", "1:1e4:5",
+                     "--plot", str(tmp_path / "c.png"), "--csv")
+    assert code == 0
+    title = seen["title"]
+    assert r"$\psi_p$ = 8" in title and r"$\psi_n$ = 2" in title and "$t$ = 0.2" in title
+    assert seen["ylabel"] and seen["xlabel"].startswith(r"$\tau$")
+
+
+def test_relu_is_centred_with_closed_form_constants(capsys):
+    import math
+
+    from rfdiff.activations import relu_moments
+
+    code, out, _ = run(capsys, "spectrum", "--psi-p", "8", "--psi-n", "2", "--t", "0.1", "--activation",
+                       "relu", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["parameters"]["activation"] == "centred(relu)"
+    expected = relu_moments(0.1)
+    for key in ("a", "b", "v2", "s2", "mu1", "mustar2", "norm2"):
+        assert data["constants"][key] == pytest.approx(expected[key], rel=1e-14), key
+    assert data["total_mass"] == pytest.approx(1.0, abs=1e-9)
+    # the atom weight is the rank formula 1 - (1 + psi_n)/psi_p whatever the activation
+    assert data["atoms"][0][1] == pytest.approx(1 - 3 / 8, abs=1e-9)
+    code, out, err = run(capsys, "timescales", "--psi-p", "8", "--psi-n", "2", "--activation", "relu",
+                         "--json")
+    data = json.loads(out)
+    assert code == 3 and data["n_star"] is None and "relu" in data["unavailable"]["n_star"]
+    assert math.isfinite(data["tau_mem"]) and data["dynamical"]["tau_mem"] > 0
+    assert err.strip().splitlines()[0].startswith("rfdiff: n* for relu")
+
+
+def test_relu_moments_against_mpmath():
+    """Closed forms of the centred ReLU against 1-d mpmath quadratures of smooth integrands.
+
+    E_v relu(c u + s v) = c u Phi(c u / s) + s phi(c u / s) is smooth in u (s > 0), so
+    E[relu(g(u,v)) relu(g(u,w))] = E_u[m(u)^2] is a 1-d integral mpmath does to 30 digits; the
+    centring drops out of covariances. Reference t = 0.05 and 2 with sigma_x^2 = 1.5 (Gamma_t != 1).
+    """
+    import mpmath
+
+    from rfdiff.activations import relu_moments
+
+    mpmath.mp.dps = 30
+    for t, sx2 in ((0.05, 1.5), (2.0, 1.5), (1e-3, 1.0)):
+        c = mpmath.e ** (-t) * mpmath.sqrt(sx2)
+        s = mpmath.sqrt(1 - mpmath.e ** (-2 * t))
+        gamma2 = c**2 + s**2
+        mean = mpmath.sqrt(gamma2) / mpmath.sqrt(2 * mpmath.pi)
+
+        def m(u, c=c, s=s):
+            x = c * u / s
+            return c * u * mpmath.ncdf(x) + s * mpmath.npdf(x)
+
+        cross = mpmath.quad(lambda u: m(u) ** 2 * mpmath.npdf(u), [-mpmath.inf, 0, mpmath.inf]) - mean**2
+        v2 = cross - c**2 / 4
+        norm2 = gamma2 / 2 - mean**2
+        s2 = norm2 - c**2 / 4 - v2 - s**2 / 4
+        got = relu_moments(t, sx2)
+        assert got["v2"] == pytest.approx(float(v2), rel=1e-13)
+        assert got["s2"] == pytest.approx(float(s2), rel=1e-11)  # O(sqrt(t)) quantity, no cancellation
+        assert got["norm2"] == pytest.approx(float(norm2), rel=1e-14)
+    mpmath.mp.dps = 15
+
+
 def test_plot_and_report_load_on_first_use():
     """``rfdiff.plot`` / ``rfdiff.report`` work as attributes, yet ``import rfdiff`` leaves matplotlib out."""
     code = ("import sys, rfdiff; assert 'matplotlib' not in sys.modules; "
             "assert callable(rfdiff.plot.phase) and callable(rfdiff.report.run_report)")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_timescales_no_memorization_and_flag(capsys):
+    # psi_n = 80 > n*(64) ~ 57 (docs/phases.md: n*/psi_p = 0.89 at t = 0.1): no memorization, no tau_mem
+    code, out, _ = run(capsys, "timescales", "--psi-p", "64", "--psi-n", "80", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["dynamical"]["memorization"] is False and data["dynamical"]["tau_mem"] is None
+    assert "n*" in data["dynamical"]["no_memorization_reason"]
+    code, text, _ = run(capsys, "timescales", "--psi-p", "64", "--psi-n", "80")
+    assert "tau_mem = none: no memorization (psi_n = 80 > n* = " in text
+    # psi_p = 1024, psi_n = 8: the cluster carries most of the memorization loss and its time is ~7x the
+    # rho_1 edge time (docs/phases.md: 28011 against 3758): the headline tau_mem is flagged
+    code, out, _ = run(capsys, "timescales", "--psi-p", "1024", "--psi-n", "8", "--json")
+    data = json.loads(out)
+    assert data["tau_mem_flagged"] is True and "x from the time" in data["tau_mem_flag"]
+    assert data["tau_mem_governing"] == pytest.approx(28011, rel=1e-3)
+
+
+def test_ridge_and_noise_draws_options(capsys):
+    # issue 12 surface: --ridge and --noise-draws reach RFModel(ridge=, noise_draws=); the JSON records
+    # them; the curves equal the Python API's (the same code path, so to rounding)
+    code, out, _ = run(capsys, "curves", "--psi-p", "8", "--psi-n", "2", "--ridge", "0.1", "--tau", "1:1e4:3",
+                       "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["parameters"]["ridge"] == 0.1 and data["parameters"]["noise_draws"] is None
+    lc = rfdiff.RFModel(8, 2, 0.1, ridge=0.1).learning_curves(np.geomspace(1, 1e4, 3))
+    np.testing.assert_allclose(data["test"], lc.test, rtol=1e-12)
+    code, out, _ = run(capsys, "curves", "--psi-p", "4", "--psi-n", "1", "--noise-draws", "2", "--tau",
+                       "1:1e4:3", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["parameters"]["noise_draws"] == 2
+    lc = rfdiff.RFModel(4, 1, 0.1, noise_draws=2).learning_curves(np.geomspace(1, 1e4, 3))
+    np.testing.assert_allclose(data["test"], lc.test, rtol=1e-12)
+    # timescales with a ridge: spectral and dynamical times of the flow on U + lam, n* of the ridge estimator
+    code, out, _ = run(capsys, "timescales", "--psi-p", "64", "--psi-n", "8", "--ridge", "0.01", "--json")
+    data = json.loads(out)
+    ts = rfdiff.RFModel(64, 8, 0.1, ridge=0.01).timescales()
+    assert code == 0 and data["tau_mem"] == pytest.approx(ts.tau_mem, rel=1e-12)
+    assert data["dynamical"]["tau_mem"] == pytest.approx(ts.tau_mem_dyn, rel=1e-12)
+    assert data["n_star"] == pytest.approx(rfdiff.n_star(64, 0.1, ridge=0.01), rel=1e-12)
+    for bad in (["--ridge", "-1"], ["--noise-draws", "0"], ["--noise-draws", "1.5"]):
+        with pytest.raises(SystemExit) as info:
+            main(["curves", *bad])
+        assert info.value.code == 2
+        assert bad[0] in capsys.readouterr().err

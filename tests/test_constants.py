@@ -1,4 +1,4 @@
-"""Gaussian-equivalence constants (THEORY.md §3) against mpmath and exact identities."""
+"""Gaussian-equivalence constants (docs/theory.md §3) against mpmath and exact identities."""
 
 import math
 
@@ -70,7 +70,7 @@ def test_stein_identities(act, t, sigma_x2):
 
 
 def test_reference_values_theory_md():
-    # THEORY.md §3 quotes these to 6 digits (tanh, sigma_x = 1); they come from an independent
+    # docs/theory.md §3 quotes these to 6 digits (tanh, sigma_x = 1); they come from an independent
     # computation, so a 6-digit match is a real check of the definitions.
     for t, b, v2, s2 in [(0.01, 0.085233, 0.025542, 0.001874), (0.1, 0.257884, 0.013841, 0.013574)]:
         c = rfdiff.RFModel(psi_p=2, psi_n=1, t=t).constants

@@ -1,4 +1,4 @@
-"""Property tests of the Stieltjes convention (THEORY.md §4) over random models and z."""
+"""Property tests of the Stieltjes convention (docs/theory.md §4.1) over random models and z."""
 
 import warnings
 

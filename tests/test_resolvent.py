@@ -139,8 +139,10 @@ def test_bad_input():
         m.stieltjes(1.0 - 0.1j)
     with pytest.raises(ValueError, match="finite"):
         m.stieltjes(np.array([1.0 + np.nan * 1j]))
-    with pytest.raises(ValueError, match="numeric"):
+    with pytest.raises(TypeError, match="z must be numbers"):
         m.stieltjes("1+1j")
+    with pytest.raises(TypeError, match="bool"):
+        m.stieltjes(True)
     with pytest.raises(ValueError, match="on_failure"):
         m.stieltjes(1j, on_failure="ignore")
     with pytest.raises(ValueError, match="lam"):

@@ -139,7 +139,7 @@ def test_gaussian_mode_matches_theory_formulas():
     model = rfdiff.RFModel(psi_p=2, psi_n=1, t=0.1)
     g = simulate.correlation_matrices(model, d=6, seed=0, noise="gaussian")
     c = model.constants
-    # U~ and V are deterministic given W (THEORY.md §3): exact identities to rounding
+    # U~ and V are deterministic given W (docs/theory.md §3.3): exact identities to rounding
     W = np.asarray(g.W)
     want = c.mu1**2 / c.gamma2 * W @ W.T / 6 + c.mustar2 * np.eye(12)  # Sigma_t = I for sigma_x = 1
     np.testing.assert_allclose(g.U_pop, want, rtol=1e-13, atol=1e-15)
@@ -163,7 +163,7 @@ def test_flow_limits_and_closed_form():
     tr, te, sc = simulate.dsm_losses(mats, B * math.sqrt(mats.p))
     assert abs(fl.train[-1] - tr) < 1e-10 and abs(fl.test[-1] - te) < 1e-10 and abs(fl.score[-1] - sc) < 1e-9
     assert abs(fl.train_inf - tr) < 1e-10 and abs(fl.test_inf - te) < 1e-10
-    # a middle tau against the explicit A(tau) of THEORY.md §2
+    # a middle tau against the explicit A(tau) of docs/theory.md §2.2
     lam, Q = np.linalg.eigh(mats.U)
     f = -np.expm1(-2 * mats.delta * lam * 3.0 / (mats.p / mats.d)) / lam
     B = -(mats.V.T @ Q * f) @ Q.T / math.sqrt(mats.delta)
@@ -326,7 +326,7 @@ def test_bad_input_flow_and_train():
 @pytest.mark.slow
 @pytest.mark.ci
 def test_gaussian_equivalent_spectrum_converges_with_d():
-    # THEORY.md §3/§8: the Gaussian-equivalent U has the same limiting spectrum as the exact one;
+    # docs/theory.md §3/§8: the Gaussian-equivalent U has the same limiting spectrum as the exact one;
     # at finite d the Stieltjes transforms off the axis differ by O(1/sqrt(d)). Same W, X for both.
     model = rfdiff.RFModel(psi_p=4, psi_n=2, t=0.1)
     z = np.array([0.02 + 0.02j, 0.2 + 0.05j, 1.0 + 0.2j, 4.0 + 0.5j])
@@ -343,4 +343,4 @@ def test_gaussian_equivalent_spectrum_converges_with_d():
     slope = np.polyfit(np.log(dims), np.log(diffs), 1)[0]
     # expected slope -1/2 (or steeper); -0.25 leaves room for the seed-to-seed scatter of 2 seeds
     assert slope < -0.25, (slope, diffs)
-    assert diffs[-1] < 0.05  # a few % at d = 200 (THEORY.md §8: 1-2 % at d ~ 100 for the bulks)
+    assert diffs[-1] < 0.05  # a few % at d = 200 (docs/theory.md §8: 1-2 % at d ~ 100 for the bulks)

@@ -43,7 +43,7 @@ def test_marchenko_pastur_limit_exact(psi):
 
 
 FIG = [
-    # THEORY.md §5 values (an independent computation, quoted to 3-4 digits)
+    # docs/theory.md §5.2 values (an independent computation, quoted to 3-4 digits)
     (0.1, 0.8594, [(0.0231, 0.0463), (0.0626, 0.2076), (11.7, 41.5)]),
     (0.01, 1 - 9 / 64, [(0.00368, 0.0102), (0.0913, 0.3594), (9.84, 44.7)]),
 ]
@@ -60,7 +60,7 @@ def test_paper_fig4_fig5_setting(t, weight, support):
     for (lo, hi), (rlo, rhi) in zip(sp.support, support):
         # quoted values were read at Im z = 1e-10 with a density threshold: ~1e-3 relative
         assert lo == pytest.approx(rlo, rel=2e-3) and hi == pytest.approx(rhi, rel=2e-3)
-    # cluster 1/psi_p, rho_1 (psi_n - 1)/psi_p, rho_2 1/psi_p (THEORY.md §5)
+    # cluster 1/psi_p, rho_1 (psi_n - 1)/psi_p, rho_2 1/psi_p (docs/theory.md §5.2)
     np.testing.assert_allclose(sp.masses, [1 / 64, 7 / 64, 1 / 64], atol=1e-12)
     assert sp.total_mass == pytest.approx(1.0, abs=1e-8)
 
@@ -149,12 +149,12 @@ def test_cdf_properties():
 
 def test_rho1_marchenko_pastur_limit():
     # psi_p > psi_n at fixed ratio 8: the exact rho_1 edges approach the MP edges of
-    # Theorem 3.2 with an O(1/psi_n) error (THEORY.md §5)
+    # Theorem 3.2 with an O(1/psi_n) error (docs/theory.md §5)
     errs = []
     for n in (8, 32, 128):
         m = rfdiff.RFModel(psi_p=8 * n, psi_n=n, t=0.1)
         lo, hi = m.spectrum().support[1]
-        elo, ehi = rho1_edges(m)
+        elo, ehi = rho1_edges(m.equations)
         errs.append(max(abs(lo - elo) / elo, abs(hi - ehi) / ehi))
     assert errs[1] < errs[0] / 3 and errs[2] < errs[1] / 3
     assert errs[2] < 3e-3
@@ -166,7 +166,7 @@ def test_rho1_marchenko_pastur_limit():
         comp = m.spectrum().components[0]
         lam = np.linspace(comp.lo, comp.hi, 60)[1:-1]
         exact = m.density(lam) / (1 - 1 / p)
-        diffs.append(np.max(np.abs(exact - rho1_asymptotic(m, lam))) / np.max(exact))
+        diffs.append(np.max(np.abs(exact - rho1_asymptotic(m.equations, lam))) / np.max(exact))
     assert diffs[1] < diffs[0] / 2 and diffs[1] < 0.03
 
 
@@ -179,7 +179,7 @@ def test_rho2_bai_silverstein_limit():
         comp = m.spectrum().components[-1]
         lam = np.linspace(comp.lo, comp.hi, 60)[1:-1]
         exact = m.density(lam) * m.psi_p
-        diffs.append(np.max(np.abs(exact - rho2_density(m, lam))) / np.max(exact))
+        diffs.append(np.max(np.abs(exact - rho2_density(m.equations, m.constants, lam))) / np.max(exact))
     assert diffs[1] < diffs[0] / 3 and diffs[2] < diffs[1] / 3 and diffs[2] < 0.01
 
 

@@ -1,6 +1,6 @@
 """Theory (Theorem 3.1 spectrum, issue 2) against finite-size eigenvalues of U (rfdiff.simulate, issue 3).
 
-Two kinds of finite-size U: the Gaussian-equivalent matrix of THEORY.md §3 (whose limit *is* the
+Two kinds of finite-size U: the Gaussian-equivalent matrix of docs/theory.md §3 (whose limit *is* the
 theory, so only O(1/d) finite-size effects remain) and the real tanh features with the noise average
 done exactly (Mehler expansion) or by Monte Carlo. Compared: the Stieltjes transform off the axis,
 q(z) = (1/p) Tr (U - z)^{-1} vs ``model.stieltjes(z)``, and eigenvalue counts per support component
@@ -76,7 +76,7 @@ def test_gaussian_equivalent_matches_theory(t):
     assert np.all(np.abs(counts(ev.values, cl) - want) <= 0.5 + 1e-6), (counts(ev.values, cl), want)
     # Stieltjes transform: for the Gaussian-equivalent U the deterministic equivalent is exact up to
     # O(1/d) corrections; Im z ~ the component width keeps the sample fluctuation ~1/(p Im z rho) small.
-    # 1% at d = 50 (THEORY.md §8 quotes 1-2% at d ~ 100 for the real features; measured here ~0.2%)
+    # 1% at d = 50 (docs/theory.md §8 quotes 1-2% at d ~ 100 for the real features; measured here ~0.2%)
     z = z_points(sp)
     q_theory = model.stieltjes(z)
     rel = np.abs(empirical_q(ev.values, z) - q_theory) / np.abs(q_theory)
@@ -100,11 +100,11 @@ def test_exact_tanh_features_match_theory_counts_and_bulks():
         # rho_2 (population modes, mass 1/psi_p) holds exactly d eigenvalues and rho_1 + rho_2 exactly n
         # (ranks, not densities: the gaps around rho_1 are wider than any finite-size edge shift here)
         assert np.all(c[:, 3] == d) and np.all(c[:, 2] + c[:, 3] == n), c
-        # the atom is broadened (row norms |w_i|^2/d fluctuate by sqrt(2/d), THEORY.md §8), so atom and
+        # the atom is broadened (row norms |w_i|^2/d fluctuate by sqrt(2/d), docs/theory.md §8), so atom and
         # cluster exchange eigenvalues; together they hold the rest, p - n (mass 1 - psi_n/psi_p)
         assert np.all(c[:, 0] + c[:, 1] == p - n)
         rel[d] = np.abs(empirical_q(ev.values, z) - q_theory) / np.abs(q_theory)
-    # rho_2 and far away: the bulk agrees to 1% (THEORY.md §8: 1-2% at d ~ 100; measured ~0.1%)
+    # rho_2 and far away: the bulk agrees to 1% (docs/theory.md §8: 1-2% at d ~ 100; measured ~0.1%)
     assert np.all(rel[50][2:] < 0.01) and np.all(rel[100][2:] < 0.01), rel
     # cluster and rho_1 regions feel the broadened atom: a few % at d = 50, and the discrepancy must
     # shrink with d. A spread sqrt(2/d) of the atom's eigenvalues shifts q by O(spread) -> factor

@@ -1,6 +1,6 @@
 """Finite-size simulator: exact-noise correlation matrices, exact gradient-flow curves, GD training.
 
-The independent check of every theoretical prediction in rfdiff (THEORY.md §1, §2, §8):
+The independent check of every theoretical prediction in rfdiff (docs/theory.md §1, §2, §8):
 
 * :func:`correlation_matrices` — U, V, U~, V~ with the noise average exact (Mehler/Hermite),
   by Monte Carlo, or Gaussian-equivalent; :func:`eigenvalues` over seeds;

@@ -1,8 +1,8 @@
-"""Exact gradient-flow learning curves at finite size (THEORY.md §1–§2).
+"""Exact gradient-flow learning curves at finite size (docs/theory.md §1–§2).
 
 Given U, V, U~, V~ (:func:`rfdiff.simulate.correlation_matrices`), the flow
 dA/dtau = -d^2 grad_A L_train from A(0) = 0 is linear and solved in closed form
-(THEORY.md §2). With B = A / sqrt(p), psi_p = p / d (the actual ratio), U = Q diag(lambda) Q^T,
+(docs/theory.md §2.2). With B = A / sqrt(p), psi_p = p / d (the actual ratio), U = Q diag(lambda) Q^T,
 R = Q^T V, R~ = Q^T V~, r_a = |R_a|^2, s_a = R_a . R~_a and M = (R R^T) o (Q^T U~ Q):
 
     B(tau)      = -Delta_t^{-1/2} V^T Q diag(f) Q^T,
@@ -20,7 +20,7 @@ E[sigma(h) y^T] Sigma_t^{-1} = V~ / sqrt(Delta_t), hence
     E_score = (1/d) [ Tr(B U~ B^T) + (2/sqrt(Delta_t)) Tr(B V~) + Tr Sigma_t^{-1} ]
             = (L_test - 1) / Delta_t + (1/d) Tr Sigma_t^{-1},
 
-which for Sigma = sigma_x^2 I is THEORY.md's L_test = 1 - Delta_t/Gamma_t^2 + Delta_t E_score.
+which for Sigma = sigma_x^2 I is L_test = 1 - Delta_t/Gamma_t^2 + Delta_t E_score (docs/theory.md §1.5).
 
 All (1 - e^{-c lambda}) / lambda are evaluated as -expm1(-c lambda) / lambda (stable as
 lambda tau -> 0). Modes with lambda <= rcond * lambda_max are treated as exact zero modes:
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import blas
 
+from ..io import Serializable
 from ..model import RFModel
 from .matrices import CorrelationMatrices, NoiseMode, _check_model, correlation_matrices
 
@@ -43,13 +44,13 @@ __all__ = ["FlowCurves", "dsm_losses", "gradient_flow"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class FlowCurves:
+class FlowCurves(Serializable):
     """Exact gradient-flow learning curves for one draw of W and X.
 
     Attributes
     ----------
     tau : ndarray
-        Flow times (THEORY.md §1), as given.
+        Flow times (docs/theory.md §1.6), as given.
     train, test, gen, score : ndarray
         L_train, L_test, L_gen = L_test - L_train and E_score at each tau.
     train_inf, test_inf, score_inf : float
@@ -111,7 +112,7 @@ def _score_offset(mats: CorrelationMatrices) -> float:
 
 
 def dsm_losses(matrices: CorrelationMatrices, A: np.ndarray) -> tuple[float, float, float]:
-    """(L_train, L_test, E_score) of the score model with weights A (d x p), THEORY.md §1–§2.
+    """(L_train, L_test, E_score) of the score model with weights A (d x p), docs/theory.md §1–§2.
 
     Exact noise expectations given the matrices: L = 1 + (Delta_t/d) Tr(A^T A U)/p
     + (2 sqrt(Delta_t)/d) Tr(A V)/sqrt(p) (U~, V~ for the test loss), and
@@ -180,7 +181,7 @@ def gradient_flow(
     ----------
     model : RFModel
     tau : float or array of float
-        Flow times >= 0 (THEORY.md §1: tau = k eta / d^2).
+        Flow times >= 0 (docs/theory.md §1.6: tau = k eta / d^2).
     W, X, d, seed, noise, threads
         As in :func:`rfdiff.simulate.correlation_matrices` (ignored if ``matrices`` is given).
     matrices : CorrelationMatrices, optional

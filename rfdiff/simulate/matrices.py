@@ -1,6 +1,6 @@
-"""Finite-size correlation matrices U, V, U~, V~ of the random-features score model (THEORY.md §2, §8).
+"""Finite-size correlation matrices U, V, U~, V~ of the random-features score model (docs/theory.md §2, §8).
 
-Conventions (THEORY.md §1–§2): W in R^{p x d} has i.i.d. N(0, 1) entries, the
+Conventions (docs/theory.md §1–§2): W in R^{p x d} has i.i.d. N(0, 1) entries, the
 features are sigma(W x_t / sqrt(d)) with x_t = e^{-t} x + sqrt(Delta_t) xi, and
 
     U  = (1/n) sum_nu E_xi[ sigma(h^nu) sigma(h^nu)^T ]          (p x p)
@@ -18,7 +18,7 @@ with h^nu = W x_t^nu / sqrt(d). Three ways of doing the average over the noise x
         E[sigma(h_i) sigma(h_j)] = sum_k rho_ij^k alpha_k(i, nu) alpha_k(j, nu),
         alpha_k(i, nu) = E[sigma(m_i + sqrt(c_i) z) He_k(z)] / sqrt(k!),   z ~ N(0, 1),
 
-    which is the expansion of THEORY.md §8 written with normalised coefficients
+    which is the expansion of docs/theory.md §8.1 written with normalised coefficients
     (E sigma^(k)(m + sqrt(c) z) = c^{-k/2} E[sigma(m + sqrt(c) z) He_k(z)], Gaussian
     integration by parts), so any plain callable works. The alpha_k come from
     Gauss–Hermite quadrature; the diagonal U_ii = mean_nu E sigma(m_i + sqrt(c_i) z)^2
@@ -44,7 +44,7 @@ with h^nu = W x_t^nu / sqrt(d). Three ways of doing the average over the noise x
     Monte Carlo: m independent draws of xi per sample (the George et al. setting).
 
 ``noise="gaussian"``
-    The Gaussian-equivalent matrices of THEORY.md §3 (paper Lemmas C.1, C.2, C.4):
+    The Gaussian-equivalent matrices of docs/theory.md §3.3 (paper Lemmas C.1, C.2, C.4):
     G = e^{-t} a_t W X^T / sqrt(d) + v_t Omega, U = G G^T / n + b_t^2 W W^T / d + s_t^2 I,
     U~ = (mu_1^2 / Gamma_t^2) W Sigma_t W^T / d + mu_*^2 I,
     V = V~ = (mu_1 sqrt(Delta_t) / Gamma_t) W / sqrt(d).
@@ -79,6 +79,7 @@ from typing import Literal
 import numpy as np
 
 from ..activations import Activation, gauss_hermite
+from ..io import Serializable
 from ..model import RFModel
 from . import _kernels
 
@@ -102,13 +103,13 @@ _GH_EXPONENT = 40.0
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class CorrelationMatrices:
+class CorrelationMatrices(Serializable):
     """U, V, U~, V~ for one draw of W and X, with the diagnostics of the noise average.
 
     Attributes
     ----------
     U, V : ndarray
-        p x p and p x d (THEORY.md §2), noise average as requested.
+        p x p and p x d (docs/theory.md §2.1), noise average as requested.
     U_pop, V_pop : ndarray
         Population versions U~ (p x p) and V~ (p x d).
     W, X : ndarray
@@ -181,7 +182,7 @@ class CorrelationMatrices:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class EigenvalueSample:
+class EigenvalueSample(Serializable):
     """Eigenvalues of U (or U~) over several seeds.
 
     Attributes
@@ -712,7 +713,7 @@ def correlation_matrices(
     threads: int | None = None,
     block: int = 2048,
 ) -> CorrelationMatrices:
-    """U, V, U~, V~ of THEORY.md §2 at finite size, with the noise average done as requested.
+    """U, V, U~, V~ of docs/theory.md §2.1 at finite size, with the noise average done as requested.
 
     Parameters
     ----------

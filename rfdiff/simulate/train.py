@@ -3,13 +3,13 @@
 Each step draws xi^nu ~ N(0, I_d) for every sample, forms x_t^nu = e^{-t} x^nu + sqrt(Delta_t) xi^nu,
 F = sigma(W x_t / sqrt(d)) (p x n) and takes a gradient step on the one-draw loss
 L^(A) = (1/(n d)) sum_nu |sqrt(Delta_t) s_A(x_t^nu) + xi^nu|^2. With B = A / sqrt(p) and psi_p = p/d,
-in flow time tau (dA/dtau = -d^2 grad_A L, THEORY.md §1) a step of size dtau is
+in flow time tau (dA/dtau = -d^2 grad_A L, docs/theory.md §1.6) a step of size dtau is
 
     B <- B - dtau (2 sqrt(Delta_t) / (psi_p n)) (sqrt(Delta_t) B F + Xi^T) F^T,
 
 whose expectation over xi is the Euler step of the exact flow of
 :func:`rfdiff.simulate.gradient_flow`. (The published script's lr = 1e-2 d/Delta_t on A/sqrt(p)
-is dtau = 1e-2 psi_p/Delta_t in this convention, THEORY.md §8.)
+is dtau = 1e-2 psi_p/Delta_t in this convention, docs/theory.md §8.3.)
 
 Recorded losses are the **exact noise expectations** of the current A (U, V, U~, V~ from
 ``noise="exact"``), on a logarithmic grid of steps, so the curves compare directly with
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse.linalg import eigsh
 
+from ..io import Serializable
 from ..model import RFModel
 from . import _kernels
 from .flow import _check_matrices, dsm_losses
@@ -41,7 +42,7 @@ __all__ = ["TrainingRun", "train"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class TrainingRun:
+class TrainingRun(Serializable):
     """Losses of a gradient-descent run on a log grid of steps.
 
     Attributes
@@ -113,7 +114,7 @@ def train(
     steps : int
         Number of steps, >= 1.
     dtau : float
-        Step in flow time tau (THEORY.md §1), > 0.
+        Step in flow time tau (docs/theory.md §1.6), > 0.
     seed : int or SeedSequence
         Seeds the noise draws (its own stream, independent of W and X) and W, X if drawn.
     record : int

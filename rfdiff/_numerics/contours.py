@@ -1,0 +1,174 @@
+"""Contour node strategies for the integrals over the spectrum (docs/twopoint.md §3).
+
+Every strategy returns a :class:`Nodes`: a union of ellipses, each discretised by the trapezoid rule at
+n nodes (n a multiple of 4) at angles 2 pi k/n, k = 0..n-1, so that node n - k is the conjugate of node
+k. Integrands here satisfy F(conj z) = conj F(z), so only the upper half (k = 0..n/2, both ends real) is
+ever evaluated; ``upper`` lists those nodes and ``mult`` their multiplicity in a real-valued sum (1 on
+the real axis, 2 otherwise). Every other node (k even) forms the n/2-point rule on the same ellipses
+(``coarse``): the difference of the two rules estimates the error of the coarser one.
+
+* :func:`log_ellipse` — one ellipse in log z with foci log s_t^2 and log (upper bound): encloses the whole
+  spectrum of U without locating it (U >= s_t^2 I); the atom at s_t^2 is no singularity of the
+  integrands (its eigenvectors have W^T v = 0).
+* :func:`bernstein` — one ellipse per group of support components in the offset zeta = z - s_t^2, sized
+  from the distance to the nearest singularity outside the group.
+
+Nodes carry both z (rounded to float64) and the exact offset zeta = z - s_t^2.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..io import Serializable
+
+
+@dataclass(frozen=True)
+class Nodes(Serializable):
+    """Nodes and weights of a contour rule (see the module notes).
+
+    z, zeta, weight : all nodes, their offsets z - s_t^2 and dz/(2 pi i).
+    upper : indices (into all nodes) of the upper-half nodes; mult : their multiplicities.
+    pair : for every node, the position in ``upper`` of itself or of its conjugate.
+    coarse : indices of the nodes of the n/2-point rule; coarse_upper : positions in ``upper`` of its
+        upper-half nodes; coarse_mult : their multiplicities.
+    cmult : per upper node, its multiplicity in the n/2-point rule (0 if not a node of it).
+    col_coarse : per node, whether it is a node of the n/2-point rule.
+    sizes : nodes per ellipse.
+    """
+
+    z: np.ndarray
+    zeta: np.ndarray
+    weight: np.ndarray
+    upper: np.ndarray
+    mult: np.ndarray
+    pair: np.ndarray
+    coarse: np.ndarray
+    coarse_upper: np.ndarray
+    coarse_mult: np.ndarray
+    cmult: np.ndarray
+    col_coarse: np.ndarray
+    sizes: tuple[int, ...]
+
+    @property
+    def n(self) -> int:
+        return int(self.z.size)
+
+
+def _assemble(ellipses: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Nodes:
+    """Index bookkeeping for a list of (z, zeta, weight) per ellipse of n (multiple of 4) nodes."""
+    upper, mult, pair, coarse, coarse_upper, coarse_mult = [], [], [], [], [], []
+    base = 0
+    pos0 = 0
+    for z, _zeta, _w in ellipses:
+        n = z.size
+        half = n // 2
+        k_up = np.arange(half + 1)
+        m = np.full(half + 1, 2.0)
+        m[0] = m[half] = 1.0
+        upper.append(base + k_up)
+        mult.append(m)
+        k = np.arange(n)
+        pair.append(pos0 + np.where(k <= half, k, n - k))
+        coarse.append(base + np.arange(0, n, 2))
+        coarse_upper.append(pos0 + k_up[::2])
+        coarse_mult.append(m[::2])
+        base += n
+        pos0 += half + 1
+    up = np.concatenate(upper)
+    cu = np.concatenate(coarse_upper)
+    cm = np.concatenate(coarse_mult)
+    co = np.concatenate(coarse)
+    cmult = np.zeros(up.size)
+    cmult[cu] = cm
+    col_coarse = np.zeros(base, np.bool_)
+    col_coarse[co] = True
+    return Nodes(
+        z=np.concatenate([e[0] for e in ellipses]), zeta=np.concatenate([e[1] for e in ellipses]),
+        weight=np.concatenate([e[2] for e in ellipses]), upper=up, mult=np.concatenate(mult),
+        pair=np.concatenate(pair), coarse=co, coarse_upper=cu, coarse_mult=cm, cmult=cmult,
+        col_coarse=col_coarse, sizes=tuple(int(e[0].size) for e in ellipses),
+    )
+
+
+def _symmetrise(z: np.ndarray) -> np.ndarray:
+    """Make node n - k exactly the conjugate of node k and nodes 0, n/2 exactly real."""
+    n = z.size
+    half = n // 2
+    z = z.copy()
+    z[0] = z[0].real
+    z[half] = z[half].real
+    z[half + 1:] = np.conj(z[1:half][::-1])
+    return z
+
+
+def round4(n: float) -> int:
+    """The smallest multiple of 4 that is >= n (and >= 16)."""
+    return int(max(16, 4 * math.ceil(n / 4.0)))
+
+
+#: max |Im log z| on the log ellipse (rad) for finite tau: < pi/2 so that Re z > 0 and e^{-a z} stays
+#: bounded; measured optimum between the analytic rate (wants a large rho) and the growth of e^{-a z}
+LOG_ANGLE = 0.7
+#: height for tau = inf alone (no e^{-a z} to grow; the next singularities are at |Im log z| = 2 pi)
+LOG_ANGLE_INF = 1.2
+
+
+def log_rate(s2: float, upper_bound: float, angle: float) -> float:
+    """log rho of the log ellipse: the trapezoid error decays like rho^{-n}."""
+    h = 0.5 * math.log(upper_bound / s2)
+    x = 2.0 * angle / h
+    return math.log(0.5 * (x + math.sqrt(x * x + 4.0)))
+
+
+def log_ellipse(s2: float, upper_bound: float, n: int, angle: float = LOG_ANGLE) -> Nodes:
+    """One ellipse in log z with foci log s2, log upper_bound and height ``angle``, n nodes."""
+    if not (s2 > 0 and upper_bound > s2):
+        raise ValueError(f"the log contour needs 0 < s_t^2 < upper bound, got s2={s2!r}, ub={upper_bound!r}")
+    if n % 4:
+        raise ValueError(f"n must be a multiple of 4, got {n}")
+    lo, hi = math.log(s2), math.log(upper_bound)
+    c, h = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    x = 2.0 * angle / h
+    rho = 0.5 * (x + math.sqrt(x * x + 4.0))  # h (rho - 1/rho)/2 = angle
+    e = np.exp(2j * np.pi * np.arange(n) / n)
+    u = 0.5 * h * (rho * e + 1.0 / (rho * e))  # log z - c
+    u = _symmetrise(u)
+    z = _symmetrise(np.exp(c + u))
+    zeta = _symmetrise(s2 * np.expm1(u + (c - lo)))  # z - s2 without cancellation
+    weight = _symmetrise(z * (0.5 * h * (rho * e - 1.0 / (rho * e)) / n))
+    return _assemble([(z, zeta, weight)])
+
+
+def bernstein(s2: float, groups: list[tuple[float, float]], singular: list[float], n_per: list[int],
+              rho_min: float = 1.0 + 1e-12) -> tuple[Nodes, list[float]]:
+    """One Bernstein ellipse per group [lo, hi] of offsets, n_per[k] nodes, with the parameter rho the
+    geometric mean of 1 and the distance (in ellipse parameter) to the nearest singular offset outside
+    the group. Returns the nodes and each ellipse's rho."""
+    ellipses = []
+    rhos = []
+    for (lo, hi), n in zip(groups, n_per):
+        if n % 4:
+            raise ValueError(f"n must be a multiple of 4, got {n}")
+        rho = ellipse_rho(lo, hi, singular)
+        rho = max(rho, rho_min)
+        c, h = 0.5 * (lo + hi), 0.5 * (hi - lo)
+        e = np.exp(2j * np.pi * np.arange(n) / n)
+        zeta = _symmetrise(c + 0.5 * h * (rho * e + 1.0 / (rho * e)))
+        weight = _symmetrise(0.5 * h * (rho * e - 1.0 / (rho * e)) / n)
+        ellipses.append((s2 + zeta, zeta, weight))
+        rhos.append(rho)
+    return _assemble(ellipses), rhos
+
+
+def ellipse_rho(lo: float, hi: float, singular: list[float]) -> float:
+    """sqrt of the Bernstein parameter of the largest ellipse around [lo, hi] that avoids ``singular``."""
+    c, h = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    outside = [x for x in singular if x < lo - 1e-15 * abs(c) or x > hi + 1e-15 * abs(c)]
+    if not outside:
+        return math.inf
+    u = min(abs(x - c) for x in outside) / h
+    return math.sqrt(u + math.sqrt(u * u - 1.0))
