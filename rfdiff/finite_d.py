@@ -35,6 +35,7 @@ from scipy.linalg import eigh_tridiagonal
 
 from .activations import gauss_hermite
 from .errors import ResolventConvergenceError
+from .io import Serializable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import RFModel
@@ -178,7 +179,7 @@ def _readonly(*arrays: np.ndarray) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class _Block:
+class _FiniteDBlock(Serializable):
     """One Gegenbauer block of the level-2 problem (docs/finite_d.md §5.2)."""
 
     k: int
@@ -192,7 +193,7 @@ class _Block:
 
 
 @dataclass(frozen=True, eq=False)
-class FiniteDCoefficients:
+class FiniteDCoefficients(Serializable):
     """Everything the finite-d equations need, for one (psi_p, psi_n, t, d, activation).
 
     Build with :func:`coefficients`. Arrays are read-only.
@@ -254,14 +255,9 @@ class FiniteDCoefficients:
         out["p/(n(d-1))"] = self.psi_p / (self.psi_n * (self.d - 1))
         return out
 
-    def to_dict(self) -> dict:
-        """Parameters and diagnostics (no arrays beyond the type nodes)."""
-        return {
-            "psi_p": self.psi_p, "psi_n": self.psi_n, "t": self.t, "d": self.d, "sigma_x2": self.sigma_x2,
-            "activation": self.activation, "r_nodes": int(self.r.size), "s_nodes": int(self.s.size),
-            "block_dims": dict(self.block_dims), "ratios": self.ratios,
-            "s_quadrature_error": self.s_quadrature_error, "min_white": self.min_white,
-        }
+    def __post_init__(self) -> None:
+        # JSON keeps dict keys as strings: the block degrees come back as ints (io.from_dict round trip)
+        object.__setattr__(self, "block_dims", {int(k): float(v) for k, v in self.block_dims.items()})
 
 
 def _check_int(name: str, value: object, lo: int) -> int:
@@ -456,7 +452,7 @@ def coefficients(
         hs_a = np.array([e_[2] for e_ in entries])
         ht_a = np.array([e_[3] for e_ in entries], dtype=np.int64)
         _readonly(vecs, det_a, hs_a, ht_a, fidx)
-        blocks.append(_Block(k, _block_dim(d, k), vecs, det_a, hs_a, ht_a, fidx, v_index))
+        blocks.append(_FiniteDBlock(k, _block_dim(d, k), vecs, det_a, hs_a, ht_a, fidx, v_index))
     _readonly(r, wr, s, ws, det_white, h_white, f_white, norm2)
     return FiniteDCoefficients(
         psi_p=model.psi_p, psi_n=model.psi_n, t=t, d=d, sigma_x2=sx2, activation=act.name,
@@ -470,7 +466,7 @@ def coefficients(
 
 
 @dataclass(frozen=True, eq=False)
-class FiniteDResolvent:
+class FiniteDResolvent(Serializable):
     """Solution of the finite-d equations at an array of z (docs/finite_d.md §5).
 
     Attributes
@@ -515,18 +511,6 @@ class FiniteDResolvent:
     def ok(self) -> np.ndarray:
         """converged & branch_ok."""
         return self.converged & self.branch_ok
-
-    def to_dict(self) -> dict:
-        """z, q, s_v (as [re, im] pairs), diagnostics and the coefficients' parameters."""
-        def pairs(a):
-            return np.stack([a.real, a.imag], axis=-1).tolist()
-
-        return {
-            "z": pairs(self.z), "q": pairs(self.q), "s_v": pairs(self.s_v),
-            "iterations": self.iterations.tolist(), "max_residual": float(np.max(self.residual)),
-            "converged": bool(np.all(self.converged)), "branch_ok": bool(np.all(self.branch_ok)),
-            "coefficients": self.coefficients.to_dict(),
-        }
 
 
 class _Map:
@@ -862,7 +846,7 @@ def density(
 
 
 @dataclass(frozen=True)
-class SpectrumFeatures:
+class SpectrumFeatures(Serializable):
     """Where the low part of the spectrum sits: the smeared atom and the memorisation bulk rho_1.
 
     Mass bookkeeping (psi_p > psi_n + 1, exact at finite size by rank): the lowest
@@ -910,12 +894,6 @@ class SpectrumFeatures:
     def atom_width(self) -> float:
         """atom_q95 - atom_q05: the visible width of the atom (0 in the limit)."""
         return self.atom_q95 - self.atom_q05
-
-    def to_dict(self) -> dict:
-        """All fields plus ``atom_width``."""
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        out["atom_width"] = self.atom_width
-        return out
 
 
 _FIELDS = ("atom_q05", "atom_q50", "atom_q95", "atom_mean", "atom_sd", "rho1_lower", "rho1_upper")
