@@ -286,6 +286,13 @@ def _check_model(model: object) -> RFModel:
     return model
 
 
+def _limit(model: RFModel) -> RFModel:
+    """The same model without ``d``: its Theorem 3.1 quantities (RFModel(d=...) delegates here)."""
+    import dataclasses
+
+    return model if model.d is None else dataclasses.replace(model, d=None)
+
+
 def _compress(vecs: list[np.ndarray], nr: int) -> np.ndarray:
     """Vectors c'_a with sum c' c'^T = sum c c^T (as Nr x Nr forms), numerically minimal."""
     if not vecs:
@@ -303,6 +310,7 @@ def coefficients(
     r_nodes: int = 48,
     s_nodes: int = 4,
     quad: int = 160,
+    white_degree3: bool = False,
 ) -> FiniteDCoefficients:
     """Coefficients of the finite-d equations for ``model`` at dimension ``d`` (docs/finite_d.md §3-§4).
 
@@ -314,9 +322,17 @@ def coefficients(
         Dimension, >= 8.
     r_nodes, s_nodes : int
         Quadrature nodes for the row-norm and sample-norm types. The defaults reach ~1e-5
-        relative in q at Im z = 0.2 Re z (convergence study in docs/finite_d.md §7).
+        relative in q at Im z = 0.2 Re z (convergence study in docs/finite_d.md §7). One node
+        puts every row (sample) at the mean type r = 1 (s = 1): the ingredient decomposition of
+        docs/finite_d.md §8 uses it to switch the norm types off.
     quad : int
         Gauss nodes per variable of the one- and two-dimensional expectations (>= 40).
+    white_degree3 : bool
+        Treat the degree-3 parts of the noise-averaged feature (the deterministic Mehler terms and
+        the data family's f and g channels) as white, as Theorem 3.1 does; the perpendicular
+        fluctuation family keeps its degree-3 block. The energy moves to the white parts, so the
+        diagonal of U is unchanged. Only for the ingredient decomposition (docs/finite_d.md §8);
+        default False.
 
     Returns
     -------
@@ -331,7 +347,9 @@ def coefficients(
     """
     model = _check_model(model)
     d = _check_int("d", d, 8)
-    r_nodes = _check_int("r_nodes", r_nodes, 2)
+    r_nodes = _check_int("r_nodes", r_nodes, 1)
+    if not isinstance(white_degree3, (bool, np.bool_)):
+        raise TypeError(f"white_degree3 must be a bool, got {white_degree3!r}")
     s_nodes = _check_int("s_nodes", s_nodes, 1)
     quad = _check_int("quad", quad, 40)
     act = model.activation
@@ -422,6 +440,18 @@ def coefficients(
                     h_vecs[blk][j].append(vec)
                     h_white[j] = h_white[j] - vec**2
     h_white = h_white - f_white[:, 1, 1, :]
+    # white_degree3 (§8): the degree-3 parts of the noise-averaged feature go back to the white variances;
+    # the -C_g(s) part of the perpendicular family stays in the block as a vector of its own (the
+    # difference N_H - C_g is not positive per type, so it cannot be whitened separately)
+    g3 = np.zeros((s.size, nr))
+    if white_degree3:
+        bi = _BLOCKS.index(3)
+        det_white = det_white + sum((v**2 for v in det_vecs[3]), np.zeros(nr))
+        det_vecs[3] = []
+        for j in range(s.size):
+            f_white[j] = f_white[j] + cF[bi, j, :, None, :] * cF[bi, j, None, :, :]
+            g3[j] = cF[bi, j, 1]
+        cF[bi] = 0.0
     # Parseval check of the splits: the kept block parts never exceed the energy they come from
     min_white = float(min(det_white.min(), h_white.min(), np.einsum("jccr->jcr", f_white).min()))
     if min_white < -1e-12:
@@ -430,7 +460,7 @@ def coefficients(
             f"overshoots its budget at d = {d}, t = {t} (quadrature too coarse?)"
         )
 
-    blocks = []
+    built = []
     for bi, k in enumerate(_BLOCKS):
         # entries: (vector over r, deterministic?, sign in the perpendicular family, its sample type)
         entries: list[tuple[np.ndarray, float, float, int]] = []
@@ -441,6 +471,8 @@ def coefficients(
         entries += [(v, 1.0, 0.0, 0) for v in _compress(det_vecs[k], nr)]
         for j in range(s.size):
             entries += [(v, 0.0, 1.0, j) for v in _compress(h_vecs[k][j], nr)]
+            if k == 3 and white_degree3:
+                entries.append((g3[j], 0.0, -1.0, j))
         fidx = np.empty((s.size, ch), dtype=np.int64)
         for j in range(s.size):
             for c in range(ch):
@@ -452,13 +484,13 @@ def coefficients(
         hs_a = np.array([e_[2] for e_ in entries])
         ht_a = np.array([e_[3] for e_ in entries], dtype=np.int64)
         _readonly(vecs, det_a, hs_a, ht_a, fidx)
-        blocks.append(_FiniteDBlock(k, _block_dim(d, k), vecs, det_a, hs_a, ht_a, fidx, v_index))
+        built.append(_FiniteDBlock(k, _block_dim(d, k), vecs, det_a, hs_a, ht_a, fidx, v_index))
     _readonly(r, wr, s, ws, det_white, h_white, f_white, norm2)
     return FiniteDCoefficients(
         psi_p=model.psi_p, psi_n=model.psi_n, t=t, d=d, sigma_x2=sx2, activation=act.name,
-        r=r, r_weights=wr, s=s, s_weights=ws, block_dims={b.k: b.dim for b in blocks},
+        r=r, r_weights=wr, s=s, s_weights=ws, block_dims={b.k: b.dim for b in built},
         det_white=det_white, h_white=h_white, f_white=f_white, norm2=norm2,
-        s_quadrature_error=s_err, min_white=min_white, _blocks=tuple(blocks),
+        s_quadrature_error=s_err, min_white=min_white, _blocks=tuple(built),
     )
 
 
@@ -813,8 +845,8 @@ def stieltjes(
     if d is None:
         if options:
             raise ValueError(f"options {sorted(options)} apply to finite d only")
-        return _check_model(model).stieltjes(z)
-    copts = {k: options.pop(k) for k in ("r_nodes", "s_nodes", "quad") if k in options}
+        return _limit(_check_model(model)).stieltjes(z)
+    copts = {k: options.pop(k) for k in ("r_nodes", "s_nodes", "quad", "white_degree3") if k in options}
     return solve(coefficients(model, d, **copts), z, **options).q
 
 
@@ -988,7 +1020,7 @@ def spectrum_features(model: RFModel, d: int | None = None, *, points: int = 120
     model = _check_model(model)
     atom_m, below_rho1, below_rho2 = _masses(model.psi_p, model.psi_n)
     total = 1.0 - 1.0 / model.psi_p  # everything below rho_2
-    sp = model.spectrum()
+    sp = _limit(model).spectrum()
     if atom_m <= 0.0:
         raise ValueError(f"no atom at psi_p = {model.psi_p}, psi_n = {model.psi_n} (needs psi_p > psi_n + 1)")
     if d is None:

@@ -245,3 +245,62 @@ def test_paper_settings_stieltjes(t, psi_n, d, seeds, tol):
     qe = empirical_q(ev, z).mean(axis=0)
     err = np.abs(fd.stieltjes(m, z, d=d) - qe) / np.abs(qe)
     assert err.max() < tol, (err.max(), lam[err.argmax()])
+
+
+# ------------------------------------------------------------------------ RFModel(d=...) and the switches
+
+
+def test_rfmodel_d_delegates_and_validates(monkeypatch):
+    import json
+
+    m = rfdiff.RFModel(psi_p=16, psi_n=4, t=0.1, d=40)
+    lim = rfdiff.RFModel(psi_p=16, psi_n=4, t=0.1)
+    z = np.array([0.01 + 0.002j, 1.0 + 0.1j])
+    # the facade gives exactly the module's numbers; d=None keeps Theorem 3.1 bit for bit
+    assert np.array_equal(m.stieltjes(z), fd.stieltjes(lim, z, d=40))
+    assert np.array_equal(fd.stieltjes(m, z), lim.stieltjes(z))  # explicit d=None: the limit, whatever m.d
+    assert m.equations == lim.equations and m.constants == lim.constants
+    assert isinstance(m.resolvent(z), fd.FiniteDResolvent)
+    assert np.array_equal(m.density([0.05]), fd.density(fd.coefficients(lim, 40), [0.05]))
+    # spectrum() hands the model, d, its cached coefficients and the options to spectrum_features (a real
+    # run of it is in test_real_tanh_U_small_setting; here the call is recorded, a finite-d read costs ~10 s)
+    calls = []
+    monkeypatch.setattr(fd, "spectrum_features", lambda *a, **k: calls.append((a, k)) or "features")
+    assert m.spectrum(points=200) == "features" and m.spectrum() == "features"
+    assert calls[0] == ((m, 40), {"coefs": m._finite_d, "points": 200})
+    assert calls[1][1] == {"coefs": m._finite_d}
+    assert rfdiff.io.from_dict(json.loads(json.dumps(m.to_dict()))) == m
+    for what in ("learning_curves", "train_loss", "timescales", "dynamical_timescales"):
+        with pytest.raises(NotImplementedError, match="finite d"):
+            getattr(m, what)(*([[1.0]] if what in ("learning_curves", "train_loss") else []))
+    for bad, err in ((True, TypeError), (50.0, TypeError), ("50", TypeError), (7, ValueError),
+                     (-1, ValueError)):
+        with pytest.raises(err, match="d must be an integer >= 8"):
+            rfdiff.RFModel(16, 4, 0.1, d=bad)
+    with pytest.raises(ValueError, match="noise_draws"):
+        rfdiff.RFModel(16, 4, 0.1, d=40, noise_draws=2)
+    with pytest.raises(ValueError, match="isotropic"):
+        rfdiff.RFModel(16, 4, 0.1, d=40, data=rfdiff.DataSpectrum([0.5, 1.5], [0.5, 0.5]))
+    with pytest.raises(ValueError, match="lower_half_plane"):
+        m.resolvent(z, shifted=True)
+    assert rfdiff.RFModel(16, 4, 0.1, d=np.int64(40)).d == 40
+
+
+def test_white_degree3_switch_keeps_the_diagonal():
+    # the decomposition switches (docs/finite_d.md §8) move energy between blocks and white parts only:
+    # (1/p) Tr U = E_r norm2 is the same, read off the large-|z| expansion q ~ -1/z - m1/z^2 (err ~ 1/|z|^3)
+    m = rfdiff.RFModel(psi_p=16, psi_n=4, t=0.1)
+    big = 1e5 * (1 + 1j)
+    for opts in ({}, {"white_degree3": True}, {"r_nodes": 1, "white_degree3": True}):
+        co = fd.coefficients(m, 40, **{"r_nodes": 16, **opts})
+        assert co.min_white >= -1e-12
+        m1 = co.r_weights @ co.norm2
+        qb = fd.solve(co, big).q
+        assert abs(qb + 1 / big + m1 / big**2) < 50 / abs(big) ** 3
+    with pytest.raises(TypeError, match="white_degree3"):
+        fd.coefficients(m, 40, white_degree3=1)
+    # the switch changes the answer where the degree-3 ratio p/N_3 matters (the rho_1 bulk)
+    z = 0.05 + 0.01j
+    a = fd.stieltjes(m, z, d=40, r_nodes=16)
+    b = fd.stieltjes(m, z, d=40, r_nodes=16, white_degree3=True)
+    assert abs(a - b) > 1e-3 * abs(a)
