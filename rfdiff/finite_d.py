@@ -57,6 +57,8 @@ _BLOCKS = (1, 3)
 #: noise (Mehler) and data (Hermite) orders of the Gaussian-y expansion of §3.3
 _M_NOISE = 8
 _L_DATA = 10
+#: Hermite order of the population kernel U~ (§8)
+_K_POP = 15
 
 
 # ----------------------------------------------------------------------------- quadrature rules
@@ -190,6 +192,7 @@ class _FiniteDBlock(Serializable):
     htype: np.ndarray     # (m,) its sample type j (0 where hsign = 0)
     fidx: np.ndarray      # (Ns, ch) index of the F-family vectors (sample type, channel)
     v_index: int          # index of kappa_10 (the coefficient of V) in block 1, -1 elsewhere
+    y_index: np.ndarray   # indices of the population-matrix (U~) vectors, zero weight
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,7 +222,9 @@ class FiniteDCoefficients(Serializable):
     f_white : ndarray
         (Ns, 2, 2, Nr): white covariance of the (f, g) channels of the data family (§4).
     norm2 : ndarray
-        E sigma(h)^2 per row type (the diagonal of U; the Parseval budget of §3.4).
+        E sigma(h)^2 per row type (the diagonal of U and of U~; the Parseval budget of §3.4).
+    upop_white : ndarray
+        White variance per row type of the population matrix U~ beyond its blocks (§8).
     s_quadrature_error : float
         Largest |E_s E_u f^2 - E_y f^2| over the row types: the error of the sample-type quadrature
         on the data feature's energy (the difference goes to the white deterministic part, so that
@@ -244,6 +249,7 @@ class FiniteDCoefficients(Serializable):
     h_white: np.ndarray
     f_white: np.ndarray
     norm2: np.ndarray
+    upop_white: np.ndarray
     s_quadrature_error: float
     min_white: float
     _blocks: tuple = field(repr=False, default=())
@@ -373,6 +379,11 @@ def coefficients(
     norm2 = np.empty(nr)
     e0 = np.empty(nr)
     e1 = np.empty(nr)
+    # §8: the population matrix U~ = E_{x, xi} sigma sigma^T has kernel sum_k mu_k(r_i) mu_k(r_j) rho_ij^k,
+    # mu_k(r) = E[sigma(Gamma_t r z) He_k(z)] with Gamma_t z = (e sigma_x y + sqrt(Delta) v) on the same grid
+    gam_t = math.sqrt(e * e * sx2 + sdel * sdel)
+    Hz = _he((e * sx * zg[:, None] + sdel * zg[None, :]) / gam_t, _K_POP)  # [y, v, k]
+    mu = np.empty((_K_POP + 1, nr))
     for i, ri in enumerate(r):
         S = act(e * sx * ri * zg[:, None] + sdel * ri * zg[None, :])  # [y, v]
         A = (S * wg[None, :]) @ Hg_m  # alpha_m(y)
@@ -380,7 +391,17 @@ def coefficients(
         norm2[i] = wg @ ((S * S) @ wg)
         e0[i] = wg @ A[:, 0] ** 2
         e1[i] = wg @ A[:, 1] ** 2
+        mu[:, i] = np.einsum("y,v,yv,yvk->k", wg, wg, S, Hz)
     k10 = kap[1, 0].copy()
+    a_pop = monomial_gegenbauer(d, _K_POP)
+    pop_vecs: dict = {k: [] for k in _BLOCKS}
+    upop_white = norm2.copy()
+    for k in range(_K_POP + 1):
+        for blk in _BLOCKS:
+            if a_pop[k, blk] > 0.0:
+                vec = math.sqrt(a_pop[k, blk]) * mu[k]
+                pop_vecs[blk].append(vec)
+                upop_white = upop_white - vec**2
 
     # §4: data family, channels f (the noise-averaged feature) and g (the parallel fluctuation);
     # the same pass gives the Gegenbauer coefficients of the fluctuation alpha~_1(r, s u) itself (§4.2)
@@ -479,17 +500,21 @@ def coefficients(
                 fidx[j, c] = len(entries)
                 # the g vectors also carry -C_g(s) of the perpendicular family (§4.2)
                 entries.append((cF[bi, j, c], 0.0, -1.0 if c == 1 else 0.0, j))
+        # the block part of U~ (zero weight: read by the two-point traces only, §8)
+        pop = _compress(pop_vecs[k], nr)
+        y_index = np.arange(len(entries), len(entries) + len(pop), dtype=np.int64)
+        entries += [(v, 0.0, 0.0, 0) for v in pop]
         vecs = np.array([e_[0] for e_ in entries])
         det_a = np.array([e_[1] for e_ in entries])
         hs_a = np.array([e_[2] for e_ in entries])
         ht_a = np.array([e_[3] for e_ in entries], dtype=np.int64)
-        _readonly(vecs, det_a, hs_a, ht_a, fidx)
-        built.append(_FiniteDBlock(k, _block_dim(d, k), vecs, det_a, hs_a, ht_a, fidx, v_index))
-    _readonly(r, wr, s, ws, det_white, h_white, f_white, norm2)
+        _readonly(vecs, det_a, hs_a, ht_a, fidx, y_index)
+        built.append(_FiniteDBlock(k, _block_dim(d, k), vecs, det_a, hs_a, ht_a, fidx, v_index, y_index))
+    _readonly(r, wr, s, ws, det_white, h_white, f_white, norm2, upop_white)
     return FiniteDCoefficients(
         psi_p=model.psi_p, psi_n=model.psi_n, t=t, d=d, sigma_x2=sx2, activation=act.name,
         r=r, r_weights=wr, s=s, s_weights=ws, block_dims={b.k: b.dim for b in built},
-        det_white=det_white, h_white=h_white, f_white=f_white, norm2=norm2,
+        det_white=det_white, h_white=h_white, f_white=f_white, norm2=norm2, upop_white=upop_white,
         s_quadrature_error=s_err, min_white=min_white, _blocks=tuple(built),
     )
 
@@ -546,9 +571,14 @@ class FiniteDResolvent(Serializable):
 
 
 class _Map:
-    """The fixed-point map of §5 on (R, delta_f, delta_h), vectorised over z."""
+    """The fixed-point map of §5 on (R, delta_f, delta_h), vectorised over z.
 
-    def __init__(self, c: FiniteDCoefficients):
+    ``pop=False`` (the one-point solver) leaves out the zero-weight U~ vectors of each block (they are
+    the last entries; their rows and columns of Omega vanish, so the other entries' equations do not
+    see them); ``pop=True`` keeps them for the two-point traces (§9).
+    """
+
+    def __init__(self, c: FiniteDCoefficients, pop: bool = False):
         self.c = c
         self.nr, self.ns = c.r.size, c.s.size
         self.gamma = c.psi_p / c.psi_n
@@ -556,6 +586,12 @@ class _Map:
         self.fw = np.ascontiguousarray(c.f_white.reshape(4 * self.ns, self.nr))
         self.blocks = []
         for b in c._blocks:
+            if not pop and b.y_index.size:
+                import dataclasses
+
+                k = int(b.y_index[0])
+                b = dataclasses.replace(b, vecs=b.vecs[:k], det=b.det[:k], hsign=b.hsign[:k], htype=b.htype[:k],
+                                        y_index=b.y_index[:0])
             m = b.vecs.shape[0]
             I = np.repeat(b.fidx[:, :, None], 2, axis=2)
             J = np.repeat(b.fidx[:, None, :], 2, axis=1)
@@ -1065,3 +1101,174 @@ def spectrum_features(model: RFModel, d: int | None = None, *, points: int = 120
         _invert(lam, F, 0.95 * atom_m), mean, sd, _invert(lam, F, below_rho1), _invert(lam, F, below_rho2),
         diagnostics={"points": int(points), "eta": eta, "grid": (lam_lo, lam_hi), "mass_error": mass_err},
     )
+
+
+# ----------------------------------------------------------------------------- two-point (§9)
+
+
+def _states(coefs: FiniteDCoefficients, res: FiniteDResolvent) -> dict:
+    """One-point fixed point objects of the map at the solved points (§8.2): R, M_F, M_H, and per block
+    Omega, S, G, X = c^T G (arrays over the points)."""
+    f = _Map(coefs, pop=True)
+    R = res.R.reshape(-1, f.nr)
+    DF = res.delta_f.reshape(-1, f.ns, 2, 2)
+    DH = res.delta_h.reshape(-1, f.ns)
+    wr, ws = coefs.r_weights, coefs.s_weights
+    Z = R.shape[0]
+    MF = np.linalg.inv(np.eye(2)[None, None] + DF)
+    MH = 1.0 / (1.0 + DH)
+    D = R * wr
+    blocks = []
+    for b, m, I, J, ratio, diag, hw, vT, _hmat in f.blocks:
+        Om = np.zeros((Z, m, m), np.complex128)
+        Om[:, diag, diag] = b.det[None, :] + hw[None, :] * MH[:, b.htype]
+        Om[:, I, J] += ws[None, :, None, None] * MF
+        S = (b.vecs[None] * D[:, None, :]) @ vT
+        G = np.linalg.inv(np.eye(m)[None] + ratio * (Om @ S))
+        blocks.append({"Om": Om, "S": S, "G": G, "X": vT[None] @ G})
+    return {"R": R, "MF": MF, "MH": MH, "blocks": blocks, "map": f}
+
+
+def _conj_states(st: dict, flip: np.ndarray) -> dict:
+    """States at conj z where ``flip``: every object of the map is real-analytic, so it is conjugated."""
+    def c(a):
+        return np.where(flip.reshape((-1,) + (1,) * (a.ndim - 1)), a.conj(), a)
+
+    out = {k: c(st[k]) for k in ("R", "MF", "MH")}
+    out["blocks"] = [{k: c(v) for k, v in bl.items()} for bl in st["blocks"]]
+    out["map"] = st["map"]
+    return out
+
+
+def _pair_system(coefs: FiniteDCoefficients, s1: dict, s2: dict, i1: np.ndarray,
+                 i2: np.ndarray) -> np.ndarray:
+    """(1/p) Tr[R(z1) V V^T R(z2) U~] for the pairs (i1, i2) of the states s1, s2 (§8.3).
+
+    The cross components (R_c per row type, delta_f and delta_h cross parts per sample type) of the
+    block-triangular resolvent [[U - z1, V V^T], [0, U - z2]]^{-1} solve a linear system whose
+    coefficients are products of one-point objects at z1 (left) and z2 (right); it is assembled in
+    closed form (rank-one structure of each unknown's response) and solved per pair.
+    """
+    f = s1["map"]
+    wr, ws = coefs.r_weights, coefs.s_weights
+    nr, ns = f.nr, f.ns
+    P = i1.size
+    R1, R2 = s1["R"][i1], s2["R"][i2]
+    MF1, MF2 = s1["MF"][i1], s2["MF"][i2]
+    MH1, MH2 = s1["MH"][i1], s2["MH"][i2]
+    rr = R1 * R2
+    fw = coefs.f_white                       # (Ns, 2, 2, Nr)
+    hwh = coefs.h_white                      # (Ns, Nr)
+    n = nr + 5 * ns
+    # unknown layout: R_c (nr) | M_F cross (ns*4, index (j, a, b)) | M_H cross (ns); the delta's follow from
+    # M_c = -M1 delta_c M2, so the system is written in the M's and closed at the end
+    L_R = np.zeros((P, nr, n), np.complex128)       # rows: R_c(r) = -R1 R2 (lam_c + self_c)
+    L_D = np.zeros((P, 5 * ns, n), np.complex128)   # rows: delta_f cross (4 ns) then delta_h cross (ns)
+    s_R = np.zeros((P, nr), np.complex128)
+    s_D = np.zeros((P, 5 * ns), np.complex128)
+    o = np.zeros((P, n), np.complex128)             # output: O = o . u + o0
+    o0 = np.zeros(P, np.complex128)
+    jF = nr + np.arange(4 * ns).reshape(ns, 2, 2)   # column of M_F cross (j, a, b)
+    jH = nr + 4 * ns + np.arange(ns)
+    # lam_c: the white parts
+    L_R[:, :, jF.reshape(-1)] += -rr[:, :, None] * (ws[:, None, None, None] * fw).reshape(4 * ns, nr).T[None]
+    L_R[:, :, jH] += -rr[:, :, None] * (ws[:, None] * hwh).T[None]
+    L_D[:, :4 * ns, :nr] += (wr[None, :] * fw.reshape(4 * ns, nr))[None]
+    L_D[:, 4 * ns:, :nr] += (wr[None, :] * hwh)[None]
+    o[:, :nr] += (wr * coefs.upop_white)[None]
+    for k, (b, m, _I, _J, ratio, _diag, hw, vT, hmat) in enumerate(f.blocks):
+        b1 = {key: v[i1] for key, v in s1["blocks"][k].items()}
+        b2 = {key: v[i2] for key, v in s2["blocks"][k].items()}
+        X1, X2 = b1["X"], b2["X"]                                   # (P, Nr, m)
+        A1 = X1 @ b1["Om"] @ b.vecs[None]                           # A1[r, r'] = c(r)^T G1 Om1 c(r')
+        A2 = X2 @ b2["Om"] @ b.vecs[None]
+        Q2 = b2["S"] @ b2["G"]                                      # (P, m, m)
+        H2 = np.eye(m)[None] - ratio * Q2 @ b2["Om"]
+        Y2 = vT[None] @ np.swapaxes(H2, 1, 2)                       # Y2[r, f] = (H2 c(r))_f
+        cw1 = b.vecs[None] * (wr * R1)[:, None, :]                  # (P, m, Nr): w R1 c_b(r)
+        B1 = cw1 @ A1                                               # B1[b, r'] = sum_r w R1 c_b A1(r, r')
+        E1 = cw1 @ X1                                               # E1[b, e] = sum_r w R1 c_b X1(r)_e
+        # R rows: self_c = sum_ef om_ef X1_e Y2_f - ratio sum_r' w A1(r, r') A2(r', r) R_c(r')
+        L_R[:, :, :nr] += ratio * rr[:, :, None] * (A1 * np.swapaxes(A2, 1, 2)) * wr[None, None, :]
+        # T_c[a, b] = sum_r' R_c(r') w X2(r')_a (c_b(r') - ratio B1[b, r'])
+        #            - ratio sum_ef om_ef Q2[f, a] E1[b, e]
+        Cb = b.vecs[None] - ratio * B1                               # (P, m, Nr)
+
+        def t_rows(a_idx, b_idx, X2=X2, Cb=Cb):
+            """d T_c[a, b] / d R_c(r') for index lists a, b (P, len, Nr)."""
+            return wr[None, None, :] * np.swapaxes(X2[:, :, a_idx], 1, 2) * Cb[:, b_idx, :]
+
+
+        def t_om(a_idx, b_idx, e, fcol, Q2=Q2, E1=E1, ratio=ratio):
+            """d T_c[a, b] / d om_ef (P, len)."""
+            return -ratio * Q2[:, fcol, a_idx] * E1[:, b_idx, e]
+
+        Fa = b.fidx[:, :, None].repeat(2, axis=2)                   # (Ns, 2, 2): a index of (j, a, b)
+        Fb = b.fidx[:, None, :].repeat(2, axis=1)
+        fa, fb = Fa.reshape(-1), Fb.reshape(-1)
+        hidx = np.nonzero(b.hsign)[0]
+        yidx = b.y_index
+        L_D[:, :4 * ns, :nr] += t_rows(fa, fb)
+        L_D[:, 4 * ns:, :nr] += np.einsum("aj,par->pjr", hmat[hidx], t_rows(hidx, hidx))
+        o[:, :nr] += np.sum(t_rows(yidx, yidx), axis=1)
+        # the Omega cross entries: F-family (j', al, be) -> om = w_j' M_F cross; H diagonal -> hw_a M_H cross
+        for jp in range(ns):
+            for al in range(2):
+                for be in range(2):
+                    e, fc = b.fidx[jp, al], b.fidx[jp, be]
+                    col = jF[jp, al, be]
+                    L_R[:, :, col] += -rr * ws[jp] * X1[:, :, e] * Y2[:, :, fc]
+                    L_D[:, :4 * ns, col] += ws[jp] * t_om(fa, fb, e, fc)
+                    L_D[:, 4 * ns:, col] += ws[jp] * np.einsum("aj,pa->pj", hmat[hidx],
+                                                                t_om(hidx, hidx, e, fc))
+                    o[:, col] += ws[jp] * np.sum(t_om(yidx, yidx, e, fc), axis=1)
+        for a in hidx:
+            col = jH[b.htype[a]]
+            L_R[:, :, col] += -rr * hw[a] * X1[:, :, a] * Y2[:, :, a]
+            L_D[:, :4 * ns, col] += hw[a] * t_om(fa, fb, a, a)
+            L_D[:, 4 * ns:, col] += hw[a] * np.einsum("aj,pa->pj", hmat[hidx], t_om(hidx, hidx, a, a))
+            o[:, col] += hw[a] * np.sum(t_om(yidx, yidx, a, a), axis=1)
+        if b.v_index >= 0:  # the source V V^T in the cross slot
+            v = b.v_index
+            s_R += -rr * X1[:, :, v] * Y2[:, :, v]
+            s_D[:, :4 * ns] += t_om(fa, fb, v, v)
+            s_D[:, 4 * ns:] += np.einsum("aj,pa->pj", hmat[hidx], t_om(hidx, hidx, v, v))
+            o0 += np.sum(t_om(yidx, yidx, v, v), axis=1)
+    # close the system: delta cross = gamma (rows) ; M cross = -M1 delta cross M2
+    gam = np.concatenate([np.full(4 * ns, f.gamma), np.full(ns, f.gamma_h)])
+    L_D *= gam[None, :, None]
+    s_D *= gam[None, :]
+    # K maps the delta cross parts (5 ns) to the M cross parts (the unknown columns)
+    K = np.zeros((P, 5 * ns, 5 * ns), np.complex128)
+    for j in range(ns):
+        blk = -np.einsum("pxa,pby->pxyab", MF1[:, j], MF2[:, j]).reshape(P, 4, 4)
+        K[:, 4 * j:4 * j + 4, 4 * j:4 * j + 4] = blk
+    K[:, 4 * ns + np.arange(ns), 4 * ns + np.arange(ns)] = -MH1 * MH2
+    # unknowns u = (R_c, M_c); M_c = K delta_c = K (L_D u + s_D)
+    A = np.zeros((P, n, n), np.complex128)
+    A[:, :nr] = L_R
+    A[:, nr:] = K @ L_D
+    rhs = np.concatenate([s_R, (K @ s_D[..., None])[..., 0]], axis=1)
+    u = np.linalg.solve(np.eye(n)[None] - A, rhs[..., None])[..., 0]
+    return np.einsum("pj,pj->p", o, u) + o0
+
+
+def _pair_trace(coefs: FiniteDCoefficients, z1: np.ndarray, z2: np.ndarray) -> np.ndarray:
+    """(1/p) Tr[(U - z1)^{-1} V V^T (U - z2)^{-1} U~] elementwise over z1 (Im > 0) and z2 (Im != 0) (§9).
+
+    The building block of the finite-d learning curves that are not assembled yet (docs/finite_d.md §9):
+    checked against the exact matrices of :func:`rfdiff.simulate.correlation_matrices` (V V^T with the
+    simulated V, U~ = ``U_pop``) in tests/test_finite_d.py. The pencil's cross block is
+    -R(z1) V V^T R(z2), hence the sign.
+    """
+    z1 = _as_z(z1).ravel()
+    z2 = np.asarray(z2, dtype=np.complex128).ravel()
+    if z2.shape != z1.shape or np.any(z2.imag == 0) or not np.all(np.isfinite(z2)):
+        raise ValueError("z2 must be finite, off the real axis and of the shape of z1")
+    flip = z2.imag < 0
+    res1 = solve(coefs, z1)
+    res2 = solve(coefs, np.where(flip, z2.conj(), z2))
+    s1 = _states(coefs, res1)
+    s2 = _conj_states(_states(coefs, res2), flip)
+    idx = np.arange(z1.size)
+    return -_pair_system(coefs, s1, s2, idx, idx)
