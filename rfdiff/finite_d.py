@@ -590,8 +590,8 @@ class _Map:
                 import dataclasses
 
                 k = int(b.y_index[0])
-                b = dataclasses.replace(b, vecs=b.vecs[:k], det=b.det[:k], hsign=b.hsign[:k], htype=b.htype[:k],
-                                        y_index=b.y_index[:0])
+                b = dataclasses.replace(b, vecs=b.vecs[:k], det=b.det[:k], hsign=b.hsign[:k],
+                                        htype=b.htype[:k], y_index=b.y_index[:0])
             m = b.vecs.shape[0]
             I = np.repeat(b.fidx[:, :, None], 2, axis=2)
             J = np.repeat(b.fidx[:, None, :], 2, axis=1)
