@@ -19,6 +19,11 @@ module solves a deterministic equivalent with d as a parameter that keeps what T
 For d -> infinity all types collapse to r = s = 1, the degree-3 block and the fluctuation terms
 become white, and the equations are Theorem 3.1 (§6); ``d=None`` in :func:`stieltjes` is Theorem 3.1
 itself. Scope: isotropic data (Sigma = sigma_x^2 I) and odd activations (tanh, erf); others raise.
+``RFModel(..., d=50)`` delegates its ``stieltjes``, ``resolvent``, ``density`` and ``spectrum`` here.
+
+The two-point building block of finite-d learning curves, (1/p) Tr[R(z1) V V^T R(z2) U~], is
+implemented and checked against the exact matrices (private ``_pair_trace``, §9); the curves themselves
+are not assembled, so ``RFModel(d=...).learning_curves`` raises NotImplementedError.
 
 Conventions as everywhere in rfdiff: q(z) = (1/p) Tr (U - z)^{-1}, Im q > 0 for Im z > 0.
 """
@@ -44,11 +49,14 @@ __all__ = [
     "FiniteDCoefficients",
     "FiniteDResolvent",
     "SpectrumFeatures",
+    "chi_rule",
     "coefficients",
     "density",
     "empirical_features",
+    "monomial_gegenbauer",
     "solve",
     "spectrum_features",
+    "sphere_rule",
     "stieltjes",
 ]
 
@@ -57,7 +65,7 @@ _BLOCKS = (1, 3)
 #: noise (Mehler) and data (Hermite) orders of the Gaussian-y expansion of §3.3
 _M_NOISE = 8
 _L_DATA = 10
-#: Hermite order of the population kernel U~ (§8)
+#: Hermite order of the population kernel U~ (§9.1)
 _K_POP = 15
 
 
@@ -224,7 +232,7 @@ class FiniteDCoefficients(Serializable):
     norm2 : ndarray
         E sigma(h)^2 per row type (the diagonal of U and of U~; the Parseval budget of §3.4).
     upop_white : ndarray
-        White variance per row type of the population matrix U~ beyond its blocks (§8).
+        White variance per row type of the population matrix U~ beyond its blocks (§9.1).
     s_quadrature_error : float
         Largest |E_s E_u f^2 - E_y f^2| over the row types: the error of the sample-type quadrature
         on the data feature's energy (the difference goes to the white deterministic part, so that
@@ -379,7 +387,7 @@ def coefficients(
     norm2 = np.empty(nr)
     e0 = np.empty(nr)
     e1 = np.empty(nr)
-    # §8: the population matrix U~ = E_{x, xi} sigma sigma^T has kernel sum_k mu_k(r_i) mu_k(r_j) rho_ij^k,
+    # §9.1: the population matrix U~ = E_{x, xi} sigma sigma^T has kernel sum_k mu_k(r_i) mu_k(r_j) rho_ij^k,
     # mu_k(r) = E[sigma(Gamma_t r z) He_k(z)] with Gamma_t z = (e sigma_x y + sqrt(Delta) v) on the same grid
     gam_t = math.sqrt(e * e * sx2 + sdel * sdel)
     Hz = _he((e * sx * zg[:, None] + sdel * zg[None, :]) / gam_t, _K_POP)  # [y, v, k]
@@ -500,7 +508,7 @@ def coefficients(
                 fidx[j, c] = len(entries)
                 # the g vectors also carry -C_g(s) of the perpendicular family (§4.2)
                 entries.append((cF[bi, j, c], 0.0, -1.0 if c == 1 else 0.0, j))
-        # the block part of U~ (zero weight: read by the two-point traces only, §8)
+        # the block part of U~ (zero weight: read by the two-point traces only, §9.1)
         pop = _compress(pop_vecs[k], nr)
         y_index = np.arange(len(entries), len(entries) + len(pop), dtype=np.int64)
         entries += [(v, 0.0, 0.0, 0) for v in pop]
@@ -1107,7 +1115,7 @@ def spectrum_features(model: RFModel, d: int | None = None, *, points: int = 120
 
 
 def _states(coefs: FiniteDCoefficients, res: FiniteDResolvent) -> dict:
-    """One-point fixed point objects of the map at the solved points (§8.2): R, M_F, M_H, and per block
+    """One-point fixed point objects of the map at the solved points (§9.2): R, M_F, M_H, and per block
     Omega, S, G, X = c^T G (arrays over the points)."""
     f = _Map(coefs, pop=True)
     R = res.R.reshape(-1, f.nr)
@@ -1142,7 +1150,10 @@ def _conj_states(st: dict, flip: np.ndarray) -> dict:
 
 def _pair_system(coefs: FiniteDCoefficients, s1: dict, s2: dict, i1: np.ndarray,
                  i2: np.ndarray) -> np.ndarray:
-    """(1/p) Tr[R(z1) V V^T R(z2) U~] for the pairs (i1, i2) of the states s1, s2 (§8.3).
+    """The pencil's cross trace, -(1/p) Tr[R(z1) V V^T R(z2) U~], for the pairs (i1, i2) of s1, s2 (§9.3).
+
+    Note the sign: the cross block of [[U - z1, V V^T], [0, U - z2]]^{-1} is -R(z1) V V^T R(z2);
+    :func:`_pair_trace` returns the trace itself.
 
     The cross components (R_c per row type, delta_f and delta_h cross parts per sample type) of the
     block-triangular resolvent [[U - z1, V V^T], [0, U - z2]]^{-1} solve a linear system whose
