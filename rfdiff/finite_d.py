@@ -47,12 +47,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "FiniteDCoefficients",
+    "FiniteDCurves",
     "FiniteDResolvent",
     "SpectrumFeatures",
     "chi_rule",
     "coefficients",
     "density",
     "empirical_features",
+    "learning_curves",
     "monomial_gegenbauer",
     "solve",
     "spectrum_features",
@@ -201,6 +203,7 @@ class _FiniteDBlock(Serializable):
     fidx: np.ndarray      # (Ns, ch) index of the F-family vectors (sample type, channel)
     v_index: int          # index of kappa_10 (the coefficient of V) in block 1, -1 elsewhere
     y_index: np.ndarray   # indices of the population-matrix (U~) vectors, zero weight
+    live: int             # entries [0, live) enter the one-point map; the rest have zero weight (§9)
 
 
 @dataclass(frozen=True, eq=False)
@@ -511,13 +514,15 @@ def coefficients(
         # the block part of U~ (zero weight: read by the two-point traces only, §9.1)
         pop = _compress(pop_vecs[k], nr)
         y_index = np.arange(len(entries), len(entries) + len(pop), dtype=np.int64)
+        live = len(entries)
         entries += [(v, 0.0, 0.0, 0) for v in pop]
         vecs = np.array([e_[0] for e_ in entries])
         det_a = np.array([e_[1] for e_ in entries])
         hs_a = np.array([e_[2] for e_ in entries])
         ht_a = np.array([e_[3] for e_ in entries], dtype=np.int64)
         _readonly(vecs, det_a, hs_a, ht_a, fidx, y_index)
-        built.append(_FiniteDBlock(k, _block_dim(d, k), vecs, det_a, hs_a, ht_a, fidx, v_index, y_index))
+        built.append(_FiniteDBlock(k, _block_dim(d, k), vecs, det_a, hs_a, ht_a, fidx, v_index, y_index,
+                                   live))
     _readonly(r, wr, s, ws, det_white, h_white, f_white, norm2, upop_white)
     return FiniteDCoefficients(
         psi_p=model.psi_p, psi_n=model.psi_n, t=t, d=d, sigma_x2=sx2, activation=act.name,
@@ -594,10 +599,10 @@ class _Map:
         self.fw = np.ascontiguousarray(c.f_white.reshape(4 * self.ns, self.nr))
         self.blocks = []
         for b in c._blocks:
-            if not pop and b.y_index.size:
+            if not pop and b.live < b.vecs.shape[0]:
                 import dataclasses
 
-                k = int(b.y_index[0])
+                k = b.live
                 b = dataclasses.replace(b, vecs=b.vecs[:k], det=b.det[:k], hsign=b.hsign[:k],
                                         htype=b.htype[:k], y_index=b.y_index[:0])
             m = b.vecs.shape[0]
@@ -1283,3 +1288,155 @@ def _pair_trace(coefs: FiniteDCoefficients, z1: np.ndarray, z2: np.ndarray) -> n
     s2 = _conj_states(_states(coefs, res2), flip)
     idx = np.arange(z1.size)
     return -_pair_system(coefs, s1, s2, idx, idx)
+
+
+
+def _cat_states(a: dict, b: dict) -> dict:
+    """States of two point sets side by side (axis 0)."""
+    out = {k: np.concatenate([a[k], b[k]]) for k in ("R", "MF", "MH")}
+    out["blocks"] = [{k: np.concatenate([x[k], y[k]]) for k in x} for x, y in zip(a["blocks"], b["blocks"])]
+    out["map"] = a["map"]
+    return out
+
+
+def _curves(coefs: FiniteDCoefficients, tau: np.ndarray, nodes: int, lam_range: tuple[float, float],
+            height: float = 1.0, chunk: int = 512) -> np.ndarray:
+    """(train, test) at tau from the contour rule with ``nodes`` points per half-contour (§9.4)."""
+    lo, hi = (math.log(x) for x in lam_range)
+    c0, A = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    th = math.pi * (np.arange(nodes) + 0.5) / nodes
+    dth = math.pi / nodes
+    zu = np.exp(c0 + A * np.cos(th) + 1j * height * np.sin(th))
+    dzu = zu * (-A * np.sin(th) + 1j * height * np.cos(th))
+    res = solve(coefs, zu)
+    sv = res.s_v
+    st_up = _states(coefs, res)
+    st_all = _cat_states(st_up, _conj_states(st_up, np.ones(nodes, bool)))
+    z_all = np.concatenate([zu, zu.conj()])
+    dz_all = np.concatenate([dzu, -dzu.conj()])
+    i1, i2 = np.meshgrid(np.arange(nodes), np.arange(2 * nodes), indexing="ij")
+    i1, i2 = i1.ravel(), i2.ravel()
+    P = np.empty(i1.size, np.complex128)
+    for k in range(0, i1.size, chunk):
+        sl = slice(k, k + chunk)
+        P[sl] = -_pair_system(coefs, st_up, st_all, i1[sl], i2[sl])
+    delta = -math.expm1(-2.0 * coefs.t)
+    out = np.empty((2, tau.size))
+    for n_t, tt in enumerate(tau):
+        a = 2.0 * delta * tt / coefs.psi_p
+        g_up = -np.expm1(-a * zu) / zu
+        g_all = -np.expm1(-a * z_all) / z_all
+        # one-point: (1/p) Tr[V V^T h(U)] = -(1/2 pi i) oint h s_v dz = -(dth/pi) sum_upper Im(h s_v dz/dth)
+        tr_g = -(dth / math.pi) * float(np.sum(np.imag(g_up * sv * dzu)))
+        tr_g2u = -(dth / math.pi) * float(np.sum(np.imag(g_up * g_up * zu * sv * dzu)))
+        # two-point: (1/2 pi i)^2 oint oint g g P dz dz = -2 Re(sum_{upper z1, all z2}) dth^2 / (4 pi^2)
+        S1 = np.sum(g_up[i1] * dzu[i1] * g_all[i2] * dz_all[i2] * P) * dth * dth
+        tr_two = -2.0 * float(S1.real) / (4.0 * math.pi**2)
+        out[0, n_t] = 1.0 + coefs.psi_p * (tr_g2u - 2.0 * tr_g)
+        out[1, n_t] = 1.0 + coefs.psi_p * (tr_two - 2.0 * tr_g)
+    return out
+
+
+@dataclass(frozen=True)
+class FiniteDCurves(Serializable):
+    """Finite-d learning curves of the gradient flow (docs/finite_d.md §9.4).
+
+    Attributes
+    ----------
+    tau, train, test, gen : ndarray
+        Flow times and L_train, L_test, L_gen = L_test - L_train.
+    d : int
+        The dimension.
+    quadrature_error : float
+        Largest |difference| of train/test between ``nodes`` and ``3 nodes/4`` contour points (the
+        trapezoid rule converges geometrically, so this bounds the error of the reported values).
+    diagnostics : dict
+        Contour crossings, nodes, and the model's parameters.
+    """
+
+    tau: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    gen: np.ndarray
+    d: int
+    quadrature_error: float
+    diagnostics: dict = field(default_factory=dict)
+
+
+def learning_curves(model: RFModel, tau: float | Sequence[float] | np.ndarray, d: int | None = None, *,
+                    nodes: int = 64, accuracy: float = 1e-4,
+                    coefs: FiniteDCoefficients | None = None) -> FiniteDCurves:
+    """L_train, L_test and L_gen of the gradient flow at dimension d (docs/finite_d.md §9.4).
+
+    B(tau) = -Delta^{-1/2} V^T g(U) with g(x) = (1 - e^{-a x})/x, a = 2 Delta tau/psi_p (the flow of
+    :func:`rfdiff.simulate.gradient_flow`), so
+    L_train = 1 + psi_p (1/p) Tr[V V^T (g^2 U - 2 g)(U)] and
+    L_test = 1 + psi_p [(1/p) Tr(g V V^T g U~) - 2 (1/p) Tr(g V~ V^T)], where the finite-d theory has
+    V~ V^T = V V^T (both carry kappa_10 = sqrt(Delta) mu_1/Gamma_t, Stein's lemma). The one-point traces use
+    ``s_v`` of :func:`solve`, the two-point trace the pencil of §9.3; both are contour integrals on
+    z = exp(c + A cos th + i sin th), crossing the real axis at 0.03 s_t^2 and 3x the top edge of
+    Theorem 3.1, by the trapezoid rule.
+
+    Parameters
+    ----------
+    model : RFModel
+    tau : float or array_like
+        Flow times >= 0.
+    d : int, optional
+        Dimension; default ``model.d`` (one of them must be set).
+    nodes : int
+        Contour points per half-contour (>= 8); the rule is also run with 3 nodes/4 points, and the
+        difference (which bounds the coarser rule's error, the trapezoid rule converging geometrically)
+        is the reported ``quadrature_error``.
+    accuracy : float
+        Largest accepted quadrature error (absolute, in the losses); beyond it
+        :class:`~rfdiff.errors.QuadratureError` is raised.
+    coefs : FiniteDCoefficients, optional
+        Precomputed :func:`coefficients` for (model, d).
+
+    Returns
+    -------
+    FiniteDCurves
+
+    Examples
+    --------
+    >>> import rfdiff
+    >>> m = rfdiff.RFModel(psi_p=4, psi_n=2, t=0.1)
+    >>> c = learning_curves(m, [10.0, 1e4], d=30, nodes=32, accuracy=1e-2,
+    ...                     coefs=coefficients(m, 30, r_nodes=8, s_nodes=2))
+    >>> bool(c.gen[1] > c.gen[0] > 0)
+    True
+    """
+    from .errors import QuadratureError
+
+    model = _check_model(model)
+    if d is None:
+        d = model.d
+    if d is None:
+        raise ValueError("d must be given (or set on the model): the finite-d curves need a dimension")
+    d = _check_int("d", d, 8)
+    nodes = _check_int("nodes", nodes, 8)
+    if isinstance(accuracy, bool) or not (0.0 < float(accuracy) < 1.0):
+        raise ValueError(f"accuracy must be in (0, 1), got {accuracy!r}")
+    t_arr = np.atleast_1d(np.asarray(tau, dtype=np.float64))
+    if t_arr.ndim != 1 or not np.all(np.isfinite(t_arr)) or np.any(t_arr < 0):
+        raise ValueError("tau must be finite and >= 0 (a scalar or a 1-d array)")
+    if coefs is None:
+        coefs = coefficients(model, d)
+    elif coefs.d != d or coefs.psi_p != model.psi_p or coefs.psi_n != model.psi_n or coefs.t != model.t:
+        raise ValueError("coefs do not match model and d")
+    lim = _limit(model)
+    lam_range = (0.03 * lim.constants.s2, 3.0 * float(lim.spectrum().support[-1][1]))
+    full = _curves(coefs, t_arr, nodes, lam_range)
+    coarse = (3 * nodes) // 4
+    half = _curves(coefs, t_arr, coarse, lam_range)
+    err = float(np.max(np.abs(full - half)))
+    if not err <= accuracy:
+        raise QuadratureError(
+            f"finite-d learning curves: contour rule with {nodes} vs {coarse} nodes differs by {err:.2e} "
+            f"> accuracy {accuracy:g}; raise nodes")
+    return FiniteDCurves(
+        tau=t_arr, train=full[0], test=full[1], gen=full[1] - full[0], d=d, quadrature_error=err,
+        diagnostics={"nodes": nodes, "lam_range": lam_range, "psi_p": model.psi_p, "psi_n": model.psi_n,
+                     "t": model.t},
+    )
