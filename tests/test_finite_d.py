@@ -370,3 +370,23 @@ def test_learning_curves_small_setting():
     assert np.all(np.abs(th.gen - mean[1]) < 0.06 * mean[1] + 3 * se[1]), (th.gen, mean[1])
     lim = m.learning_curves(tau).gen
     assert abs(lim[-1] - mean[1, -1]) > 1.5 * abs(th.gen[-1] - mean[1, -1])
+
+
+# L_gen at the issue's setting (docs/finite_d.md §9.5): psi_p = 64, t = 0.1, d = 50, 2 seeds, where
+# L_gen > 0.05: largest relative errors of the finite-d curves and of Theorem 3.1 are in the docs' table
+# (psi_n = 4: 7.1 % vs 23 %). The issue's 5 % target is NOT met at psi_n = 4; this test pins the present
+# accuracy (8 % + 3 standard errors of the seed mean) and that the finite-d curves are at least 1.5x closer
+# than Theorem 3.1 at the plateau.
+@pytest.mark.slow
+@pytest.mark.parametrize("psi_n", [4, 8, 16, 32])
+def test_paper_settings_learning_curves(psi_n):
+    m = rfdiff.RFModel(psi_p=64, psi_n=psi_n, t=0.1)
+    d, seeds = 50, (0, 1)
+    tau = np.geomspace(0.1, 1e5, 13) * 64
+    gens = np.array([simulate.gradient_flow(m, tau, d=d, seed=s, noise="exact").gen for s in seeds])
+    mean, se = gens.mean(axis=0), gens.std(axis=0, ddof=1) / math.sqrt(len(seeds))
+    th = fd.learning_curves(m, tau, d=d).gen
+    sel = mean > 0.05
+    assert np.all(np.abs(th - mean)[sel] < 0.08 * mean[sel] + 3 * se[sel]), (th, mean)
+    lim = m.learning_curves(tau).gen
+    assert abs(lim[-1] - mean[-1]) > 1.5 * abs(th[-1] - mean[-1])
