@@ -431,8 +431,9 @@ def steepest_descent(gen_inf: Callable[[np.ndarray], np.ndarray], psi_p: float, 
 
     Examples
     --------
-    >>> x, slope = steepest_descent(lambda n: 1.0 / (1.0 + (n / 10.0) ** 4), 10.0)
-    >>> round(x, 2), round(slope, 2)   # 1/(1 + u^4): steepest log-log slope -2 at u = 1
+    >>> g = lambda n: np.exp(-2.0 * np.arctan(np.log(n / 10.0)))  # log-log slope -2/(1 + ln(n/10)^2)
+    >>> x, slope = steepest_descent(g, 10.0)
+    >>> round(x, 2), round(slope, 2)
     (10.0, -2.0)
     """
     while True:
