@@ -224,9 +224,10 @@ def test_spectrum_features_limit_and_empirical():
 
 # ----------------------------------------------------------------------------- the paper's settings (slow)
 
-# Measured largest relative error of q at z = lam (1 + 0.2i), lam in [0.2 s_t^2, 100] (docs/finite_d.md §7.1):
-# d = 50, 4 seeds: Fig. 4 (t = 0.01) 3.5 %; Fig. 5 (t = 0.1) psi_n = 4, 8, 16, 32: 4.4, 3.8, 2.8, 2.4 %; standard
-# error of the seed mean <= 0.7 % (single seeds <= 1.4 %). d = 100, 2 seeds: 0.9; 1.0, 1.0, 0.8, 0.8 %, se <= 0.8 %.
+# Measured largest relative error of q at z = lam (1 + 0.2i), lam in [0.2 s_t^2, 100] (docs/finite_d.md
+# §7.1): d = 50, 4 seeds: Fig. 4 (t = 0.01) 3.5 %; Fig. 5 (t = 0.1) psi_n = 4, 8, 16, 32: 4.4, 3.8, 2.8,
+# 2.4 %; standard error of the seed mean <= 0.7 % (single seeds <= 1.4 %). d = 100, 2 seeds: 0.9; 1.0, 1.0,
+# 0.8, 0.8 %, se <= 0.8 %.
 # Tolerances: the 5 % at d = 50 (3 seeds: measured + 1 se of 3 seeds, 0.8 %) and 2.5 % at d = 100
 # (measured + 2 se).
 PAPER = [(0.01, 8), (0.1, 4), (0.1, 8), (0.1, 16), (0.1, 32)]
