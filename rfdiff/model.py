@@ -288,9 +288,9 @@ class RFModel(Serializable):
         if self.d is not None:
             raise NotImplementedError(
                 f"{what} is not available at finite d (docs/finite_d.md §9): the finite-d learning curves "
-                "(rfdiff.finite_d.learning_curves) halve Theorem 3.1's error against the real model but miss "
-                "the 5 % target (7 % at psi_p = 64, psi_n = 4, d = 50), and no timescales are read from "
-                "them. Use d=None for Theorem 3.1")
+                "(rfdiff.finite_d.learning_curves) cut Theorem 3.1's error 3-8x against the real model but "
+                "miss the 5 % target (7 % at psi_p = 64, psi_n = 4, d = 50), and no timescales are read "
+                "from them. Use d=None for Theorem 3.1")
 
     @cached_property
     def _default_spectrum(self) -> _spectrum.Spectrum:
