@@ -367,6 +367,7 @@ def test_learning_curves_small_setting():
     mean, se = sims.mean(axis=0), sims.std(axis=0, ddof=1) / math.sqrt(6)
     th = fd.learning_curves(m, tau, d=d, nodes=40, accuracy=1e-2, coefs=fd.coefficients(m, d, r_nodes=16))
     assert th.quadrature_error < 1e-2 and th.d == d
+    assert np.array_equal(fd.FiniteDCurves.from_dict(th.to_dict()).gen, th.gen)  # io round trip
     assert np.all(np.abs(th.train - mean[0]) < 0.01 * mean[0] + 3 * se[0]), (th.train, mean[0])
     assert np.all(np.abs(th.gen - mean[1]) < 0.06 * mean[1] + 3 * se[1]), (th.gen, mean[1])
     lim = m.learning_curves(tau).gen
