@@ -128,6 +128,15 @@ class RFModel(Serializable):
         the paper's exact noise average (m = infinity). With m set, ``resolvent``/``stieltjes``,
         ``density``, ``spectrum`` and ``learning_curves`` come from :mod:`rfdiff.noise_draws` (its own
         result types); the spectral and dynamical timescales are not available there.
+    d : int, optional
+        Dimension for the finite-d theory of the real features (docs/finite_d.md, :mod:`rfdiff.finite_d`);
+        None (default) is Theorem 3.1, the d -> infinity limit. With d set, ``resolvent``/``stieltjes``
+        (Im z > 0), ``density`` and ``spectrum`` (a :class:`~rfdiff.finite_d.SpectrumFeatures`: atom
+        extent and rho_1 edges) come from :mod:`rfdiff.finite_d`; the learning curves, train loss and
+        timescales raise NotImplementedError (:func:`rfdiff.finite_d.learning_curves` exists but misses
+        the 5 % target, docs/finite_d.md §9), and
+        ``equations``/``constants`` stay those of Theorem 3.1. Needs isotropic data, an odd activation
+        and d >= 8.
 
     Examples
     --------
@@ -147,6 +156,7 @@ class RFModel(Serializable):
     quad_order: int | None = None
     ridge: float = 0.0
     noise_draws: int | None = None
+    d: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("psi_p", "psi_n", "t"):
@@ -168,6 +178,19 @@ class RFModel(Serializable):
         act = get_activation(self.activation)
         object.__setattr__(self, "activation", act)
         check_centred(act, math.sqrt(self.gamma2))
+        if self.d is not None:
+            dim = self.d
+            if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral):
+                raise TypeError(f"d must be an integer >= 8 or None, got {dim!r}")
+            if dim < 8:
+                raise ValueError(f"d must be an integer >= 8 or None, got {dim!r}")
+            object.__setattr__(self, "d", int(dim))
+            if self.noise_draws is not None:
+                raise ValueError("d and noise_draws cannot be combined (the finite-d theory has the exact "
+                                 "noise average)")
+            from .finite_d import check_model
+
+            check_model(self)  # isotropic data, odd activation (ValueError naming the reason)
 
     @property
     def gamma2(self) -> float:
@@ -199,11 +222,16 @@ class RFModel(Serializable):
         shifted: bool = False,
     ) -> _resolvent.Resolvent:
         """Solve Theorem 3.1 at z: q, r, s with diagnostics (see :func:`rfdiff.resolvent.solve`); with
-        ``noise_draws`` set, the finite-m system (:func:`rfdiff.noise_draws.solve`, Im z > 0 only)."""
+        ``noise_draws`` set, the finite-m system (:func:`rfdiff.noise_draws.solve`, Im z > 0 only); with
+        ``d`` set, the finite-d system (:func:`rfdiff.finite_d.solve`, Im z > 0 only)."""
         if self.noise_draws is not None:
             if lower_half_plane or shifted:
                 raise ValueError("lower_half_plane and shifted are not available with noise_draws")
             return self._draws_module.solve(self._draws, z, on_failure=on_failure)
+        if self.d is not None:
+            if lower_half_plane or shifted:
+                raise ValueError("lower_half_plane and shifted are not available with d (finite d: Im z > 0)")
+            return self._finite_d_module.solve(self._finite_d, z, on_failure=on_failure)
         return _resolvent.solve(self.equations, z, lower_half_plane=lower_half_plane, on_failure=on_failure,
                                 shifted=shifted)
 
@@ -222,9 +250,13 @@ class RFModel(Serializable):
         return self.resolvent(z, lower_half_plane=lower_half_plane, on_failure=on_failure).q
 
     def density(self, lam: float | Sequence[float] | np.ndarray) -> np.ndarray:
-        """Continuous part of rho at real lam: Im q(lam + i0) / pi (atoms excluded; an atom raises)."""
+        """Continuous part of rho at real lam: Im q(lam + i0) / pi (atoms excluded; an atom raises).
+
+        With ``d`` set: :func:`rfdiff.finite_d.density` (no atoms at finite d; read at lam (1 + 1e-3 i))."""
         if self.noise_draws is not None:
             return self._draws_module.density(self._draws, lam)
+        if self.d is not None:
+            return self._finite_d_module.density(self._finite_d, lam)
         return _spectrum.density(self.equations, lam)
 
     @property
@@ -240,22 +272,47 @@ class RFModel(Serializable):
     def _no_draws(self, what: str) -> None:
         if self.noise_draws is not None:
             raise NotImplementedError(f"{what} is not available with noise_draws (docs/noise_draws.md §8)")
+        self._no_finite_d(what)
+
+    @property
+    def _finite_d_module(self):
+        from . import finite_d
+
+        return finite_d
+
+    @cached_property
+    def _finite_d(self):
+        return self._finite_d_module.coefficients(self, self.d)
+
+    def _no_finite_d(self, what: str) -> None:
+        if self.d is not None:
+            raise NotImplementedError(
+                f"{what} is not available at finite d (docs/finite_d.md §9): the finite-d learning curves "
+                "(rfdiff.finite_d.learning_curves) cut Theorem 3.1's error 3-8x against the real model but "
+                "miss the 5 % target (7 % at psi_p = 64, psi_n = 4, d = 50), and no timescales are read "
+                "from them. Use d=None for Theorem 3.1")
 
     @cached_property
     def _default_spectrum(self) -> _spectrum.Spectrum:
         if self.noise_draws is not None:
             return self._draws_module.spectrum(self._draws)
+        if self.d is not None:
+            return self._finite_d_module.spectrum_features(self, self.d, coefs=self._finite_d)
         return _spectrum.spectrum(self.equations)
 
     def spectrum(self, **kwargs) -> _spectrum.Spectrum:
         """Atoms, support intervals, edges, adaptive density and CDF (:func:`rfdiff.spectrum.spectrum`).
 
         With default options the result is computed once per model and reused. With ``noise_draws``
-        set: :func:`rfdiff.noise_draws.spectrum` (a ``DrawsSpectrum``: support intervals and masses).
+        set: :func:`rfdiff.noise_draws.spectrum` (a ``DrawsSpectrum``: support intervals and masses). With
+        ``d`` set: :func:`rfdiff.finite_d.spectrum_features` (a ``SpectrumFeatures``: atom quantiles and
+        rho_1 edges; keywords ``points``, ``eta``).
         """
         if kwargs:
             if self.noise_draws is not None:
                 return self._draws_module.spectrum(self._draws, **kwargs)
+            if self.d is not None:
+                return self._finite_d_module.spectrum_features(self, self.d, coefs=self._finite_d, **kwargs)
             return _spectrum.spectrum(self.equations, **kwargs)
         return self._default_spectrum
 
@@ -303,6 +360,7 @@ class RFModel(Serializable):
 
     def train_loss(self, tau: float | Sequence[float] | np.ndarray) -> np.ndarray:
         """L_train(tau) in the limit from the spectral measure of s (:func:`rfdiff.dynamics.train_loss`)."""
+        self._no_finite_d("train_loss()")
         if self.noise_draws is not None:
             return self.learning_curves(tau).train
         return _dynamics.train_loss(self.equations, self.constants, tau, spectrum=self.spectrum(),
@@ -315,8 +373,10 @@ class RFModel(Serializable):
 
         Any discrete rho_Sigma; the model's ridge. ``strategy="components"`` uses per-component contours
         on the spectrum (an independent discretisation). With ``noise_draws`` set:
-        :func:`rfdiff.noise_draws.learning_curves` (a ``DrawsCurves``).
+        :func:`rfdiff.noise_draws.learning_curves` (a ``DrawsCurves``). With ``d`` set: NotImplementedError
+        (docs/finite_d.md §9).
         """
+        self._no_finite_d("learning_curves()")
         if self.noise_draws is not None:
             return self._draws_module.learning_curves(self, self.noise_draws, tau, lam=self.ridge,
                                                       support=self.spectrum())
