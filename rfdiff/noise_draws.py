@@ -1,6 +1,6 @@
 """A finite number m of noise draws per training point: deterministic equivalents (docs/noise_draws.md).
 
-With m fixed draws xi^{nu,k} per training point (THEORY.md §9) the training loss is
+With m fixed draws xi^{nu,k} per training point (docs/theory.md §9) the training loss is
 L_train^m = (1/(n m d)) sum_{nu,k} ||sqrt(Delta_t) s_A(x_t^{nu,k}) + xi^{nu,k}||^2, with
 
     U_m = (1/(n m)) sum_{nu,k} phi_{nu,k} phi_{nu,k}^T,   V_m = (1/(n m)) sum_{nu,k} phi_{nu,k} xi^{nu,k T},

@@ -1,13 +1,13 @@
 """Ridge (weight decay) at tau = infinity: closed-form limit losses (docs/ridge.md).
 
-Convention (THEORY.md §9, issue 12): the penalty (Delta_t lam/(d p)) ||A||_F^2 is added to L_train, so the
+Convention (docs/theory.md §9): the penalty (Delta_t lam/(d p)) ||A||_F^2 is added to L_train, so the
 flow sees U + lam I and its end point is the ridge estimator
 
     B = A/sqrt(p) = -Delta_t^{-1/2} V^T (U + lam)^{-1}.
 
 The reported L_train is the denoising part only (no penalty). With R = (U + lam)^{-1},
 V = V~ = c W/sqrt(d), c^2 = mu_1^2 Delta_t/Gamma_t^2, K = W W^T/d, K_Sigma = W Sigma W^T/d and
-U~ = (mu_1^2/Gamma_t^2) K_{Sigma_t} + mu_*^2 (THEORY.md §3), U R = I - lam R gives (docs/ridge.md §2)
+U~ = (mu_1^2/Gamma_t^2) K_{Sigma_t} + mu_*^2 (docs/theory.md §3), U R = I - lam R gives (docs/ridge.md §2)
 
     L_train = 1 - (1/d) Tr[V^T R V] - lam (1/d) Tr[V^T R^2 V]
             = 1 - c^2 psi_p [ s + lam ds/dz ],
@@ -18,7 +18,7 @@ all at z = -lam, where s = (1/p) Tr K (U - z)^{-1} and r = (1/p) Tr K_Sigma (U -
 auxiliaries of Theorem 3.1 and d/dzeta = -d/d(b_t^2) (U - zeta K is the model at b_t^2 - zeta, and
 d/dzeta (U - zeta K - z)^{-1} = R K R). The derivatives are exact: implicit differentiation of the
 Theorem 3.1 system at the solution returned by :func:`rfdiff.resolvent.solve`. At lam = 0 the train loss
-reduces to THEORY.md §7's 1 - c^2 psi_p s; with lam > 0 it has the extra term -c^2 psi_p lam ds/dz.
+reduces to docs/theory.md §7's 1 - c^2 psi_p s; with lam > 0 it has the extra term -c^2 psi_p lam ds/dz.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class OnePointDerivatives(Serializable):
     ----------
     z : ndarray of complex
     q, r, s : ndarray of complex
-        The solution (THEORY.md §4).
+        The solution (docs/theory.md §4).
     ds_dz, dr_dz : ndarray of complex
         d s/dz = (1/p) Tr K (U - z)^{-2}, d r/dz likewise with K_Sigma.
     ds_dzeta, dr_dzeta : ndarray of complex

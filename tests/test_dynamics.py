@@ -23,7 +23,7 @@ def test_nu_s_is_a_probability_measure():
 
 @pytest.mark.parametrize("t,shares", [(0.1, (0.66, 0.04, 0.30)), (0.01, (0.96, 0.004, 0.03))])
 def test_loss_shares_and_times_theory_md(t, shares):
-    # THEORY.md §6 (an independent computation, quoted to 1-2 digits)
+    # docs/theory.md §6 (an independent computation, quoted to 1-2 digits)
     ts = rfdiff.RFModel(psi_p=64, psi_n=8, t=t).timescales(dynamical=False)
     assert [c.label for c in ts.components] == ["cluster", "rho_1", "rho_2"]
     got = [c.loss_share for c in ts.components]

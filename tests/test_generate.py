@@ -401,7 +401,7 @@ def test_sampling_reproducible_across_threads(small_model):
 
 
 def test_monte_carlo_noise_is_the_sampled_V_and_reports_the_null_space():
-    # n m = 12 * 1 < p = 24: U_m has rank <= 12; the sampled V_m lies in its range (THEORY §9), so the
+    # n m = 12 * 1 < p = 24: U_m has rank <= 12; the sampled V_m lies in its range (docs/theory.md §9), so the
     # zero modes carry no V and tau = inf is finite
     gm = generate.RFDiffusion(psi_p=4, psi_n=2, d=6, times=[0.01, 0.5, 3.0], noise=1, seed=2)
     for fit in gm.fits:

@@ -61,7 +61,7 @@ n_star.json
     the implicit solution), and the value rfdiff's documented grid + parabola algorithm returns when fed
     the exact L_gen(inf) (its discretisation bias, see ``n_star_algorithm``).
 
-Ridge-less losses (derivation, docs/theory.md "Closed-form dynamics", THEORY §2)
+Ridge-less losses (derivation, docs/theory.md "Closed-form dynamics", §2)
 ----------------------------------------------------------------------------------
 L_train(tau) = 1 - (1/d) Tr[V V^T U^{-1} (I - e^{-4 Delta U tau/psi_p})] -> 1 - (1/d) Tr[V V^T U^{-1}] as
 tau -> inf (U >= s_t^2 I > 0). With the Gaussian equivalents V = V~ = c W/sqrt(d), c^2 = mu_1^2 Delta/Gamma^2,
