@@ -4,6 +4,7 @@ import dataclasses
 import itertools
 import math
 
+import numba
 import numpy as np
 import pytest
 
@@ -237,7 +238,7 @@ def test_train_tracks_gradient_flow():
 
 def test_reproducible_across_calls_and_threads():
     model = rfdiff.RFModel(psi_p=4, psi_n=2, t=0.1)
-    top = _kernels.numba.config.NUMBA_NUM_THREADS
+    top = numba.config.NUMBA_NUM_THREADS
     for noise in ("exact", 50, "gaussian"):
         a = simulate.correlation_matrices(model, d=12, seed=7, noise=noise, threads=1)
         b = simulate.correlation_matrices(model, d=12, seed=7, noise=noise, threads=min(2, top))

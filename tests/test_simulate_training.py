@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 
+import numba
 import numpy as np
 import pytest
 import scipy.linalg as sla
@@ -330,7 +331,7 @@ def test_adam_reproducible_across_threads_on_the_parallel_kernel():
     # only the steps matter here: the cheap Gaussian-equivalent matrices stand in for the exact ones
     # that fresh-noise training records its losses with
     exact = dataclasses.replace(mats, noise="exact")
-    top = _kernels.numba.config.NUMBA_NUM_THREADS
+    top = numba.config.NUMBA_NUM_THREADS
     for opt in ("adam", "sign"):
         runs = [simulate.train(model, matrices=exact, steps=3, lr=1e-3, optimizer=opt, seed=1, record=2,
                                threads=th) for th in (1, min(2, top))]

@@ -13,4 +13,5 @@ from this package and from nothing else that is private:
   log z around [s_t^2, upper bound]).
 * :mod:`.losses` — the one loss assembly: L_train, L_test from nodes, weights, s and T.
 * :mod:`.quadrature` — Clenshaw–Curtis and Gauss–Hermite rules.
+* :mod:`.threads` — the Numba thread count for a block of kernel calls (``simulate``, ``generate``).
 """
