@@ -343,3 +343,63 @@ def test_exact_noise_ridge_flow_one_over_d():
     cov = np.linalg.inv(X.T @ (X * w[:, None]))
     alpha = (cov @ (X.T @ (w * np.log(gap))))[1]
     assert abs(alpha - 1.0) < 0.1 + 3 * math.sqrt(cov[1, 1]), (alpha, math.sqrt(cov[1, 1]))
+
+
+@pytest.mark.parametrize("setting,data", [((16, (2.0, 16.0, 64.0), 0.1), None), ((8, (1.0, 4.0), 0.3), TWO)])
+def test_ridge_map_closed_form_equals_contour(setting, data):
+    # Two independent routes at tau = inf on the same cells: the closed form (implicit derivatives of
+    # Theorem 3.1 at z = -lam; solver residual ~1e-15 times the Jacobian's condition < 1e3) and the double
+    # contour integral of RFModel(ridge=lam) (its certified quad_error, ~1e-12). Measured agreement ~1e-15;
+    # tolerance 1e-10 (the two error estimates with a margin of 100).
+    from rfdiff.ridge import ridge_map
+
+    psi_p, psi_n, t = setting
+    lams = [0.0, 1e-3, 0.05, 2.0]
+    a = ridge_map(psi_p, psi_n, lams, t, data=data)
+    b = ridge_map(psi_p, psi_n, lams, t, data=data, method="contour")
+    assert a.method == "closed" and b.method == "contour"
+    assert a.error_estimate < 1e-13 and b.error_estimate < 1e-10
+    for k in ("train", "test", "gen", "score"):
+        np.testing.assert_allclose(getattr(a, k), getattr(b, k), rtol=0, atol=1e-10, err_msg=k)
+    # each row of the closed-form map is ridge_limit at that psi_n (the assembly)
+    row = ridge_limit(psi_p, psi_n[-1], t, lams, data=data)
+    np.testing.assert_array_equal(a.test[-1], row.test)
+
+
+def test_ridge_map_finite_tau():
+    # Finite tau goes through the contour path per cell. At tau = 1e9 every mode has relaxed: U >= s_t^2 =
+    # 0.0136 and Delta_t = 0.181 at t = 0.1, so e^{-2 Delta_t (x + lam) tau/psi_p} <= e^{-3e5} = 0 in float64,
+    # and the map equals the tau = inf closed form to the contour accuracy (1e-10);
+    # at tau = 0, A = 0 and every loss is 1 (E_score its offset); at tau = 10 cell (i, j) is
+    # RFModel(ridge=lam_j).learning_curves at psi_n_i.
+    from rfdiff.ridge import ridge_map
+
+    pn, lams = [2.0, 16.0], [0.0, 0.01, 1.0]
+    late = ridge_map(16, pn, lams, 0.1, tau=1e9)
+    inf = ridge_map(16, pn, lams, 0.1)
+    assert late.method == "contour"
+    np.testing.assert_allclose(late.test, inf.test, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(late.gen, inf.gen, rtol=0, atol=1e-10)
+    zero = ridge_map(16, pn, lams, 0.1, tau=0.0)
+    np.testing.assert_allclose(zero.test, 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(zero.gen, 0.0, rtol=0, atol=1e-12)
+    mid = ridge_map(16, pn, lams, 0.1, tau=10.0)
+    lc = rfdiff.RFModel(16, 16.0, 0.1, ridge=0.01).learning_curves([10.0])
+    assert mid.test[1, 1] == lc.test[0] and mid.gen[1, 1] == lc.gen[0]
+
+
+def test_ridge_map_io_and_bad_input():
+    from rfdiff.ridge import RidgeMap, ridge_map
+
+    m = ridge_map(8, [1.0, 4.0], [0.0, 0.1], 0.1)
+    back = rfdiff.io.from_dict(json.loads(json.dumps(m.to_dict())))
+    assert isinstance(back, RidgeMap) and back.tau == math.inf and back.method == "closed"
+    np.testing.assert_array_equal(back.gen, m.gen)
+    for kwargs, err, word in [({"psi_n": [0.0]}, ValueError, "psi_n"), ({"psi_n": []}, ValueError, "psi_n"),
+                              ({"lams": [-1.0]}, ValueError, "lams"), ({"lams": True}, TypeError, "lams"),
+                              ({"tau": -1.0}, ValueError, "tau"), ({"tau": True}, TypeError, "tau"),
+                              ({"method": "closed", "tau": 1.0}, ValueError, "closed"),
+                              ({"method": "fast"}, ValueError, "method")]:
+        args = {"psi_p": 8, "psi_n": [1.0], "lams": [0.1], "t": 0.1, **kwargs}
+        with pytest.raises(err, match=word):
+            ridge_map(**args)
