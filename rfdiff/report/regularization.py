@@ -1,6 +1,6 @@
 """Report section "regularization and optimizers": weight decay, early stopping, and Adam against the flow.
 
-Three pieces, each small enough for ``--quick`` (seconds):
+Four pieces, each small enough for ``--quick`` (seconds):
 
 * **Curves at several lambda** (theory, d -> infinity): ``RFModel(ridge=lam).learning_curves`` at
   psi_p = 64, psi_n = 8, t = 0.1 (docs/ridge.md §1 for the convention: the flow sees U + lam I).
