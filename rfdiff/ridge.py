@@ -35,8 +35,8 @@ from .model import DataSpectrum, RFModel
 from .resolvent import Equations, solve
 
 __all__ = [
-    "OnePointDerivatives", "RidgeCurves", "RidgeLimit", "RidgeNStar", "one_point_derivatives", "ridge_curves",
-    "ridge_limit", "ridge_n_star",
+    "OnePointDerivatives", "RidgeCurves", "RidgeLimit", "RidgeMap", "RidgeNStar", "one_point_derivatives",
+    "ridge_curves", "ridge_limit", "ridge_map", "ridge_n_star",
 ]
 
 
@@ -422,3 +422,147 @@ def ridge_curves(model: RFModel, tau: float | Sequence[float] | np.ndarray,
         err = max(err, lc.quad_error)
     return RidgeCurves(tau=tb.copy(), lam=lb.copy(), **{k: v.reshape(shape) for k, v in out.items()},
                        contour_mass=float(mass), quad_error=float(err))
+
+
+@dataclass(frozen=True)
+class RidgeMap(Serializable):
+    """Limit losses of the flow with a ridge over a psi_n x lam grid at fixed psi_p, t and tau.
+
+    Attributes
+    ----------
+    psi_p, t, tau : float
+        The setting (tau = inf: the ridge estimator).
+    activation : str
+        Name of the activation.
+    data_values, data_weights : tuple of float
+        rho_Sigma.
+    psi_n, lam : ndarray
+        The grid axes, as given (1-D).
+    train, test, gen, score : ndarray
+        Shape (psi_n.size, lam.size): L_train (denoising part, no penalty), L_test, L_gen = L_test - L_train
+        and E_score.
+    method : str
+        The route used: ``"closed"`` (:func:`ridge_limit`, tau = inf only) or ``"contour"``
+        (``RFModel(ridge=lam).learning_curves``).
+    error_estimate : float
+        The route's accuracy diagnostic, largest over the grid: for ``"closed"`` the Theorem 3.1 solver's
+        relative residual plus the relative imaginary part of the complex-arithmetic losses (both roundoff);
+        for ``"contour"`` the contour quadrature's error estimate (:class:`rfdiff.twopoint.LearningCurves`).
+    """
+
+    psi_p: float
+    t: float
+    tau: float
+    activation: str
+    data_values: tuple[float, ...]
+    data_weights: tuple[float, ...]
+    psi_n: np.ndarray
+    lam: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    gen: np.ndarray
+    score: np.ndarray
+    method: str
+    error_estimate: float
+
+
+def _check_axis(name: str, values: Any, *, positive: bool) -> np.ndarray:
+    if isinstance(values, bool) or (isinstance(values, np.ndarray) and values.dtype == bool):
+        raise TypeError(f"{name} must be real numbers, not bool")
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be real numbers, got {values!r}") from None
+    arr = np.atleast_1d(arr)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {arr.shape}")
+    bad = ~np.isfinite(arr) | ((arr <= 0) if positive else (arr < 0))
+    if np.any(bad):
+        raise ValueError(f"{name} must be finite and {'> 0' if positive else '>= 0'}, got {values!r}")
+    return arr
+
+
+def ridge_map(psi_p: float, psi_n: Sequence[float] | np.ndarray, lams: Sequence[float] | np.ndarray,
+              t: float, tau: float = math.inf, *, activation: Any = "tanh", data: DataSpectrum | None = None,
+              method: str = "auto") -> RidgeMap:
+    """L_train, L_test, L_gen, E_score of the flow with a ridge over a (psi_n, lam) grid (d -> infinity).
+
+    The issue-12 phase map over (psi_n, lam) at fixed psi_p and tau. At tau = inf the default route is the
+    closed form :func:`ridge_limit` (one Theorem 3.1 solve per psi_n for all lam, ~1 ms per row); at finite
+    tau it is the contour path ``RFModel(..., ridge=lam).learning_curves([tau])`` per cell (a few ms to a few
+    tens of ms each). The threshold line of the map is :func:`ridge_n_star`.
+
+    Parameters
+    ----------
+    psi_p : float
+        p/d (> 0).
+    psi_n : array_like
+        n/d values (> 0), the first axis of the result.
+    lams : array_like
+        Ridge parameters lam >= 0 (penalty (Delta_t lam/(d p)) ||A||_F^2), the second axis.
+    t : float
+        Diffusion time (> 0).
+    tau : float
+        Flow time >= 0; inf (the default) is the ridge estimator.
+    activation : str, Activation or callable
+        As in :class:`rfdiff.RFModel`.
+    data : DataSpectrum, optional
+        Any discrete rho_Sigma (default N(0, I)).
+    method : {"auto", "closed", "contour"}
+        ``"auto"``: closed form at tau = inf, contour otherwise. ``"closed"`` needs tau = inf;
+        ``"contour"`` works at every tau (the independent route at tau = inf).
+
+    Returns
+    -------
+    RidgeMap
+        Arrays of shape (len(psi_n), len(lams)).
+
+    Raises
+    ------
+    ValueError
+        On bad parameters, ``method="closed"`` at finite tau, or lam = 0 at tau = inf with s_t^2 = 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = ridge_map(16, [2.0, 8.0, 32.0], [0.0, 0.01, 0.1, 1.0], t=0.1)
+    >>> m.gen.shape, m.method
+    ((3, 4), 'closed')
+    >>> bool(np.all(np.diff(m.gen, axis=0) < 0))   # more data, smaller gap, at every lam
+    True
+    >>> bool(np.all(np.diff(m.gen, axis=1) < 0))   # more ridge, smaller gap, at every psi_n
+    True
+    """
+    pn = _check_axis("psi_n", psi_n, positive=True)
+    lam = _check_axis("lams", lams, positive=False)
+    if isinstance(tau, bool) or not isinstance(tau, (int, float, np.integer, np.floating)):
+        raise TypeError(f"tau must be a real number >= 0 (inf allowed), got {tau!r}")
+    tau = float(tau)
+    if not tau >= 0:
+        raise ValueError(f"tau must be >= 0 (inf allowed), got {tau!r}")
+    if method not in ("auto", "closed", "contour"):
+        raise ValueError(f"method must be 'auto', 'closed' or 'contour', got {method!r}")
+    if method == "closed" and tau != math.inf:
+        raise ValueError(f"method='closed' is the tau = inf closed form, got tau = {tau!r}")
+    route = ("closed" if tau == math.inf else "contour") if method == "auto" else method
+    shape = (pn.size, lam.size)
+    out = {k: np.empty(shape) for k in ("train", "test", "gen", "score")}
+    err = 0.0
+    dat = DataSpectrum.isotropic() if data is None else data
+    for i, v in enumerate(pn):
+        if route == "closed":
+            res = ridge_limit(psi_p, float(v), t, lam, activation=activation, data=dat)
+            for k in out:
+                out[k][i] = getattr(res, k)
+            err = max(err, res.max_residual + res.max_imag)
+        else:
+            for j, lv in enumerate(lam):
+                lc = RFModel(psi_p, float(v), t, activation=activation, data=dat,
+                             ridge=float(lv)).learning_curves([tau])
+                for k in out:
+                    out[k][i, j] = getattr(lc, k)[0]
+                err = max(err, float(lc.quad_error))
+    model = RFModel(psi_p, float(pn[0]), t, activation=activation, data=dat)
+    return RidgeMap(psi_p=model.psi_p, t=model.t, tau=tau, activation=model.activation.name,
+                    data_values=model.data.values, data_weights=model.data.weights, psi_n=pn.copy(),
+                    lam=lam.copy(), **out, method=route, error_estimate=float(err))

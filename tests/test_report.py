@@ -119,6 +119,20 @@ def test_tiny_regularization_section(tiny):
         # (docs/ridge.md §5: ES/WD = 0.71-0.84 for psi_n = 4-32); the minima are interior to the grids
         assert sp.score_es < sp.score_wd < sp.score_inf
         assert 1e-1 < sp.tau_es < 1e6 and 1e-5 < sp.lam_wd < 1e3
+    # the (psi_n, lam) map: the closed form at tau = inf against the contour path RFModel(ridge=lam), an
+    # independent route (docs/ridge.md §8: agree to ~1e-15; tolerance 1e-10, the contour's certified accuracy)
+    pm = sec.phase_map
+    assert pm.gen.shape == (16, 12) and pm.method == "closed" and pm.tau == math.inf
+    for i, j in ((0, 0), (7, 5), (15, 11)):
+        lc = rfdiff.RFModel(pm.psi_p, pm.psi_n[i], pm.t, ridge=pm.lam[j]).learning_curves([np.inf])
+        assert abs(pm.gen[i, j] - lc.gen[0]) < 1e-10 and abs(pm.test[i, j] - lc.test[0]) < 1e-10
+    assert np.all(np.diff(pm.gen, axis=0) < 0) and np.all(np.diff(pm.gen, axis=1) < 0)
+    # n*(p, lam): lam = 0 is rfdiff.n_star up to the parabolic refinement on two different grids (span 4,
+    # 13 points against 16, 33; measured 0.08 %, tolerance 0.3 %); n* falls with lam, and for lam >= 0.3
+    # the steepest fall leaves [p/16, 16 p] at psi_p = 64 (docs/ridge.md §6)
+    assert sec.n_star_lam[0] == 0.0
+    assert sec.n_star[0] == pytest.approx(rfdiff.n_star(sec.psi_p, sec.t), rel=3e-3)
+    assert np.all(np.diff(sec.n_star) < 0) and sec.n_star_none == (0.3, 1.0)
     a = sec.adam
     # Adam shortens the window: docs/optimizers.md measured Adam/flow 0.45-0.61 over 16 cells at psi_p = 64
     # (per-seed sd 0.02); at this small cell one seed gave 0.59-0.74 at d = 6-8, so (0.3, 0.9) fails only

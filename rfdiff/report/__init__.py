@@ -15,8 +15,9 @@ For the settings of Bonnaire et al. (docs/theory.md §6.5) it computes:
   power-law fits of tau_mem (exponent, 95 % interval, exponent per doubling) saying where
   tau_mem ~ n holds, and the headline tau_mem flagged where it is > 3x off the time governing the loss;
 * ``phase``: L_gen maps over (psi_n, psi_p) at tau = 1e3 and 1e4 with n*(p), regimes defined in the caption;
-* ``regularization``: learning curves at several ridge lambda, early stopping against weight decay
-  (theory), and Adam against the exact flow on one small simulated cell
+* ``regularization``: learning curves at several ridge lambda, early stopping against weight decay, the
+  (psi_n, lambda) map of L_gen(inf) with n*(p, lambda) (theory), and Adam against the exact flow on one small
+  simulated cell
   (:mod:`~rfdiff.report.regularization`).
 
 Every theory-simulation gap comes with a tolerance, the argument for it and a verdict

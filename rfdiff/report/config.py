@@ -74,6 +74,8 @@ class ReportConfig(Serializable):
         Resolution of the PNG files.
     regularization_lams : tuple of float
         Ridge parameters lambda >= 0 of the regularization section's curves (psi_p = 64, psi_n = 8).
+    regularization_map : tuple of int
+        (psi_n points, lambda points) of the regularization section's (psi_n, lambda) phase map at tau = inf.
     regularization_psi_n : tuple of float
         psi_n of the early-stopping-against-weight-decay comparison at psi_p = 64.
     adam_d : int
@@ -109,6 +111,7 @@ class ReportConfig(Serializable):
     dpi: int = 130
     regularization_lams: tuple[float, ...] = (0.0, 1e-3, 1e-2, 1e-1)
     regularization_psi_n: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0, 32.0)
+    regularization_map: tuple[int, int] = (48, 40)
     adam_d: int = 8
     adam_seeds: int = 4
     mem_d: int = 8
@@ -157,6 +160,9 @@ class ReportConfig(Serializable):
             raise ValueError("regularization_lams must be numbers >= 0 and regularization_psi_n numbers > 0, "
                              f"both non-empty, got {self.regularization_lams!r}, "
                              f"{self.regularization_psi_n!r}")
+        if len(self.regularization_map) != 2 or any(isinstance(k, bool) or int(k) != k or k < 2
+                                                    for k in self.regularization_map):
+            raise ValueError(f"regularization_map must be two integers >= 2, got {self.regularization_map!r}")
         ad, seeds = self.adam_d, self.adam_seeds
         if isinstance(ad, bool) or int(ad) != ad or ad < 0 or ad == 1:
             raise ValueError(f"adam_d must be an integer >= 2 or 0, got {self.adam_d!r}")
@@ -207,7 +213,7 @@ PRESETS: dict[str, ReportConfig] = {
                           spectrum_dscan=(10, 20), d_curves=16, curve_seeds=2, exact_curves_d=(10, 20, 40),
                           exact_curve_seeds=1, tau_points=71, sim_per_decade=6, timescale_points=0,
                           phase_psi_p=(4.0, 128.0, 24), phase_psi_n=(1.0, 128.0, 24),
-                          regularization_psi_n=(2.0, 8.0, 32.0), adam_seeds=1,
+                          regularization_psi_n=(2.0, 8.0, 32.0), regularization_map=(16, 12), adam_seeds=1,
                           mem_d=4, mem_psi_p=8.0, mem_psi_n=(1.0, 2.0, 4.0), mem_seeds=1, mem_times=12,
                           mem_samples=300, mem_tau_per_decade=1),
     "tiny": ReportConfig(d_spectrum=10, spectrum_seeds=1, spectrum_noise=("gaussian",), spectrum_dscan=(4, 6),
@@ -215,6 +221,7 @@ PRESETS: dict[str, ReportConfig] = {
                          tau_points=36, sim_per_decade=4, timescale_points=0, fit_psi_n=(4.0, 8.0, 16.0),
                          phase_psi_p=(8.0, 8.0, 1), phase_psi_n=(2.0, 16.0, 2), curve_psi_n=(8.0, 32.0),
                          dpi=50, regularization_lams=(0.0, 0.1), regularization_psi_n=(2.0, 8.0), adam_d=6,
+                         regularization_map=(16, 12),
                          adam_seeds=1, mem_d=4, mem_psi_p=8.0, mem_psi_n=(1.0, 2.0), mem_seeds=1,
                          mem_times=10, mem_samples=200, mem_tau_per_decade=1, mem_theory_t=(0.05,)),
 }

@@ -1,6 +1,6 @@
 """Report section "regularization and optimizers": weight decay, early stopping, and Adam against the flow.
 
-Three pieces, each small enough for ``--quick`` (seconds):
+Four pieces, each small enough for ``--quick`` (seconds):
 
 * **Curves at several lambda** (theory, d -> infinity): ``RFModel(ridge=lam).learning_curves`` at
   psi_p = 64, psi_n = 8, t = 0.1 (docs/ridge.md §1 for the convention: the flow sees U + lam I).
@@ -8,6 +8,10 @@ Three pieces, each small enough for ``--quick`` (seconds):
   over tau of the paper's flow (lam = 0), against the smallest E_score over lam of the ridge estimator at
   tau = infinity (:func:`rfdiff.ridge.ridge_limit`). Both minima are read on a log grid and refined on a
   finer grid between the neighbours of the best node (docs/ridge.md §5 has the full map).
+* **The (psi_n, lam) phase map** (theory): L_gen(tau = infinity) of the ridge estimator over psi_n in
+  [psi_p/16, 16 psi_p] and lam in [1e-4, 10] at psi_p = 64 (:func:`rfdiff.ridge.ridge_map`, the closed form,
+  ~1 ms per psi_n row), with the threshold line n*(p, lam) (:func:`rfdiff.ridge.ridge_n_star`, ~0.1 s per
+  lam) at the lam where it is defined (docs/ridge.md §6, §8).
 * **Adam against the flow** (simulation): one small cell (psi_p = 16, psi_n = 4, t = 0.1, d = 6-8) trained
   by Adam with the paper's protocol (full batch, one fresh noise draw per point per step) and solved
   exactly by the flow on the same draw. Times are read in each one's own clock (tau for the flow,
@@ -28,17 +32,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import simulate as _simulate
+from ..errors import UndefinedQuantityError
 from ..io import Serializable
 from ..model import RFModel
 from ..phases import first_crossing
-from ..ridge import ridge_limit
+from ..ridge import RidgeMap, ridge_limit, ridge_map, ridge_n_star
 from ..twopoint import LearningCurves
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = ["AdamCheck", "RegularizationSection", "StoppingPoint", "figure_regularization",
-           "regularization_caption", "regularization_section"]
+           "phase_map_with_threshold", "regularization_caption", "regularization_section"]
 
 PSI_P, PSI_N_CURVES, T = 64.0, 8.0, 0.1
 #: The Adam cell: small enough for seconds (p = 16 d, n = 4 d), psi_p/psi_n = 4 as psi_n = 16 of Fig. 5.
@@ -48,6 +53,10 @@ ADAM_PSI_P, ADAM_PSI_N = 16.0, 4.0
 #: 258.6 at lr = 0.4, 0.2, 0.1: within 4 % of each other, so lr = 0.2 is in its small-step regime.
 ADAM_LR_GEN, ADAM_LR_MEM, ADAM_T_GEN, ADAM_T_MEM = 0.005, 0.2, 3.0, 2000.0
 SCORE_TOL, GEN_LEVEL = 0.05, 0.5
+#: The phase map's axes: psi_n in [psi_p/MAP_SPAN, MAP_SPAN psi_p], lam in MAP_LAM (log grids), tau = inf;
+#: n*(p, lam) at NSTAR_LAMS (lam = 0 is the paper's threshold, drawn as a line).
+MAP_SPAN, MAP_LAM = 16.0, (1e-4, 10.0)
+NSTAR_LAMS = (0.0, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,14 @@ class RegularizationSection(Serializable):
         None when the configuration has ``adam_d = 0``.
     gaps : tuple
         Empty: nothing here is judged against a finite-size tolerance.
+    phase_map : RidgeMap or None
+        L_train, L_test, L_gen, E_score at tau = infinity over (psi_n, lam), psi_p = 64 (None: not computed).
+    n_star_lam, n_star, n_star_slope : tuple of float
+        lam, psi_n*(psi_p, lam) and the log-log slope of L_gen(inf) there, at the lam of NSTAR_LAMS where the
+        threshold is defined.
+    n_star_none : tuple of float
+        The lam of NSTAR_LAMS where it is not: the steepest fall of L_gen(inf) leaves [psi_p/16, 16 psi_p]
+        (no memorization transition in that range, docs/ridge.md §6).
     """
 
     psi_p: float
@@ -144,6 +161,11 @@ class RegularizationSection(Serializable):
     stopping: tuple[StoppingPoint, ...]
     adam: AdamCheck | None
     gaps: tuple = ()
+    phase_map: RidgeMap | None = None
+    n_star_lam: tuple[float, ...] = ()
+    n_star: tuple[float, ...] = ()
+    n_star_slope: tuple[float, ...] = ()
+    n_star_none: tuple[float, ...] = ()
 
 
 def _refined_min(x: np.ndarray, y: np.ndarray, f: Callable[[np.ndarray], np.ndarray],
@@ -232,17 +254,52 @@ def adam_check(d: int, seeds: int = 1, on_step: Callable[[str, int], None] | Non
                      tuple(out["ag"]), tuple(out["agh"]), tuple(out["am"]), tuple(out["ratio"]), **paths)
 
 
-def regularization_section(lams: Sequence[float], psi_n: Sequence[float], adam_d: int, adam_seeds: int = 1,
-                           *, tau_points: int = 71,
-                           on_step: Callable[[str, int], None] | None = None) -> RegularizationSection:
-    """The section's three pieces (module notes); ``adam_d = 0`` skips the simulation.
+def phase_map_with_threshold(psi_p: float, shape: tuple[int, int], t: float = T) -> tuple[RidgeMap, dict]:
+    """The (psi_n, lam) map at tau = infinity and n*(psi_p, lam) at NSTAR_LAMS (module notes).
+
+    Returns the map and a dict with the section's ``n_star_*`` fields. A lam where
+    :func:`rfdiff.ridge.ridge_n_star` raises :class:`~rfdiff.errors.UndefinedQuantityError` goes to
+    ``n_star_none``; any other error propagates.
 
     Examples
     --------
-    >>> sec = regularization_section([0.0, 0.1], [8.0], 0, tau_points=11)
-    >>> len(sec.curves), len(sec.stopping), sec.adam is None
-    (2, 1, True)
+    >>> m, ns = phase_map_with_threshold(64, (4, 3))
+    >>> m.gen.shape, ns["n_star_lam"][0], ns["n_star_none"][-1]
+    ((4, 3), 0.0, 1.0)
     """
+    n_pn, n_lam = shape
+    pn = np.geomspace(psi_p / MAP_SPAN, psi_p * MAP_SPAN, int(n_pn))
+    lam = np.geomspace(MAP_LAM[0], MAP_LAM[1], int(n_lam))
+    pmap = ridge_map(psi_p, pn, lam, t)
+    out: dict[str, list[float]] = {"n_star_lam": [], "n_star": [], "n_star_slope": [], "n_star_none": []}
+    for lv in NSTAR_LAMS:
+        try:
+            ns = ridge_n_star(psi_p, lv, t, span=MAP_SPAN)
+        except UndefinedQuantityError:
+            out["n_star_none"].append(float(lv))
+            continue
+        out["n_star_lam"].append(float(lv))
+        out["n_star"].append(float(ns.n_star))
+        out["n_star_slope"].append(float(ns.slope))
+    return pmap, {k: tuple(v) for k, v in out.items()}
+
+
+def regularization_section(lams: Sequence[float], psi_n: Sequence[float], adam_d: int, adam_seeds: int = 1,
+                           *, tau_points: int = 71, map_shape: tuple[int, int] | None = (16, 12),
+                           on_step: Callable[[str, int], None] | None = None) -> RegularizationSection:
+    """The section's four pieces (module notes); ``adam_d = 0`` skips Adam, ``map_shape=None`` the map.
+
+    ``map_shape`` is (psi_n points, lam points) of the phase map (each >= 2).
+
+    Examples
+    --------
+    >>> sec = regularization_section([0.0, 0.1], [8.0], 0, tau_points=11, map_shape=(4, 3))
+    >>> len(sec.curves), len(sec.stopping), sec.adam is None, sec.phase_map.gen.shape
+    (2, 1, True, (4, 3))
+    """
+    if map_shape is not None and (len(map_shape) != 2 or any(
+            isinstance(k, bool) or int(k) != k or k < 2 for k in map_shape)):
+        raise ValueError(f"map_shape must be two integers >= 2 or None, got {map_shape!r}")
     tau = np.geomspace(1e-1, 1e6, tau_points)
     curves = tuple(RFModel(PSI_P, PSI_N_CURVES, T, ridge=float(lam)).learning_curves(tau) for lam in lams)
     if on_step is not None:
@@ -252,9 +309,14 @@ def regularization_section(lams: Sequence[float], psi_n: Sequence[float], adam_d
         stopping.append(stopping_point(PSI_P, pn, T))
         if on_step is not None:
             on_step(f"regularization: early stopping vs weight decay, psi_n = {pn:g}", 1)
+    pmap, ns = None, {}
+    if map_shape is not None:
+        pmap, ns = phase_map_with_threshold(PSI_P, (int(map_shape[0]), int(map_shape[1])))
+        if on_step is not None:
+            on_step("regularization: (psi_n, lambda) phase map and n*(p, lambda)", 1)
     adam = adam_check(adam_d, adam_seeds, on_step) if adam_d else None
     return RegularizationSection(PSI_P, PSI_N_CURVES, T, tuple(float(x) for x in lams), curves,
-                                 tuple(stopping), adam)
+                                 tuple(stopping), adam, phase_map=pmap, **ns)
 
 
 def figure_regularization(section: RegularizationSection) -> Figure:
@@ -264,12 +326,13 @@ def figure_regularization(section: RegularizationSection) -> Figure:
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> len(figure_regularization(regularization_section([0.0, 0.1], [2.0, 8.0], 0, tau_points=11)).axes)
-    2
+    >>> sec = regularization_section([0.0, 0.1], [2.0, 8.0], 0, tau_points=11, map_shape=(4, 3))
+    >>> len(figure_regularization(sec).axes)           # three panels and the map's colour bar
+    4
     """
     from matplotlib.figure import Figure
 
-    panels = 3 if section.adam is not None else 2
+    panels = 2 + (section.phase_map is not None) + (section.adam is not None)
     fig = Figure(figsize=(5.2 * panels, 4.6))
     axes = fig.subplots(1, panels)
     import matplotlib
@@ -300,9 +363,13 @@ def figure_regularization(section: RegularizationSection) -> Figure:
     ax.set_ylabel(r"best $E_{score}$")
     ax.set_title(rf"theory, $\psi_p$ = {section.psi_p:g}, t = {section.t:g}", fontsize=9)
     ax.legend(fontsize=7)
+    nxt = 2
+    if section.phase_map is not None:
+        _map_panel(fig, axes[nxt], section)
+        nxt += 1
     if section.adam is not None:
         a = section.adam
-        ax = axes[2]
+        ax = axes[nxt]
         ax.plot(a.flow_train, a.flow_test, "k-", label="exact gradient flow")
         ax.plot(a.adam_train, a.adam_test, "s", color="C3", ms=3, label=f"Adam, lr = {a.lr_mem:g}")
         ax.invert_xaxis()
@@ -316,6 +383,29 @@ def figure_regularization(section: RegularizationSection) -> Figure:
     return fig
 
 
+def _map_panel(fig: Figure, ax: Any, section: RegularizationSection) -> None:
+    """log10 L_gen(inf) over (lam, psi_n/psi_p) with the threshold line n*(p, lam)."""
+    m = section.phase_map
+    assert m is not None
+    mesh = ax.pcolormesh(m.lam, m.psi_n / m.psi_p, np.log10(m.gen), shading="nearest", cmap="magma")
+    fig.colorbar(mesh, ax=ax, label=r"$\log_{10} L_{gen}(\tau = \infty)$")
+    lam_pos = [(lv, n) for lv, n in zip(section.n_star_lam, section.n_star) if lv > 0]
+    if lam_pos:
+        x, y = np.array(lam_pos).T
+        ax.plot(x, y / m.psi_p, "o-", color="w", ms=4, label=r"$n^*(p, \lambda)$")
+    if 0.0 in section.n_star_lam:
+        y0 = section.n_star[section.n_star_lam.index(0.0)] / m.psi_p
+        ax.axhline(y0, color="w", ls="--", lw=1, label=r"$n^*(p, \lambda = 0)$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(m.lam[0], m.lam[-1])
+    ax.set_ylim(m.psi_n[0] / m.psi_p, m.psi_n[-1] / m.psi_p)
+    ax.set_xlabel(r"ridge $\lambda$")
+    ax.set_ylabel(r"$n/p = \psi_n/\psi_p$")
+    ax.set_title(rf"theory, $\psi_p$ = {m.psi_p:g}, t = {m.t:g}, $\tau = \infty$", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left", facecolor="0.25", labelcolor="w", framealpha=0.8)
+
+
 def regularization_caption(results: dict[str, Any], cfg: Any) -> str:
     """The figure's caption with the section's numbers."""
     s = results["regularization"]
@@ -324,9 +414,18 @@ def regularization_caption(results: dict[str, Any], cfg: Any) -> str:
                       for p in s.stopping)
     text = (f"Left: L_test (solid) and E_score (dashed) of the flow with the penalty (Delta_t lambda/(d p)) "
             f"|A|^2 (the flow sees U + lambda I, docs/ridge.md §1), lambda in {list(s.lams)}, d -> infinity. "
-            f"Middle: the best E_score of early stopping (lambda = 0, min over tau) against weight decay "
+            f"Second: the best E_score of early stopping (lambda = 0, min over tau) against weight decay "
             f"(tau = infinity, min over lambda of the closed form, docs/ridge.md §2), psi_p = {s.psi_p:g}: "
             f"{parts}.")
+    if s.phase_map is not None:
+        m = s.phase_map
+        ns = ", ".join(f"{n / s.psi_p:.3g} at lambda = {lv:g}" for lv, n in zip(s.n_star_lam, s.n_star))
+        none = ", ".join(f"{lv:g}" for lv in s.n_star_none) or "none"
+        text += (f" Third: log10 L_gen(tau = infinity) of the ridge estimator over lambda and n/p, psi_p = "
+                 f"{m.psi_p:g} (closed form, {m.psi_n.size} x {m.lam.size} grid, largest solver residual "
+                 f"{m.error_estimate:.1g}); white: the threshold n*(p, lambda) where log L_gen(inf) falls "
+                 f"fastest with log n (n*/p = {ns}; dashed: lambda = 0); no threshold in [p/16, 16 p] at "
+                 f"lambda = {none}.")
     if s.adam is not None:
         a = s.adam
         win = ", ".join(f"{r:.3g}" for r in a.window_ratio)

@@ -166,7 +166,8 @@ def _phase(cfg: _cfg.ReportConfig, ctx: Context) -> Any:
 
 def _regularization(cfg: _cfg.ReportConfig, ctx: Context) -> Any:
     return _reg.regularization_section(cfg.regularization_lams, cfg.regularization_psi_n, cfg.adam_d,
-                                       cfg.adam_seeds, tau_points=cfg.tau_points, on_step=ctx.progress.step)
+                                       cfg.adam_seeds, tau_points=cfg.tau_points,
+                                       map_shape=cfg.regularization_map, on_step=ctx.progress.step)
 
 
 def _mem_sizes(cfg: _cfg.ReportConfig) -> dict[str, Any]:
@@ -380,7 +381,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("regularization", _regularization, (
         FigureSpec("regularization", "Regularization and optimizers: weight decay, early stopping, Adam",
                    lambda r: _reg.figure_regularization(r["regularization"]), _reg.regularization_caption),
-    ), lambda cfg: 1 + len(cfg.regularization_psi_n) + (cfg.adam_seeds if cfg.adam_d else 0)),
+    ), lambda cfg: 2 + len(cfg.regularization_psi_n) + (cfg.adam_seeds if cfg.adam_d else 0)),
     Section("memorization", _memorization, (
         FigureSpec("memorization_curves", "Memorization in samples: f_mem and quality against tau, onset "
                                           "against n beside the single-time theory",
