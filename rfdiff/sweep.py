@@ -20,7 +20,41 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from pathlib import Path
 from typing import Any
 
-__all__ = ["sweep"]
+__all__ = ["process_pool", "sweep"]
+
+
+def process_pool(workers: int | None = None, initializer: Callable[[], None] | None = None, *,
+                 forkserver: bool = False) -> ProcessPoolExecutor:
+    """A process pool that is safe to start after Numba's parallel kernels have run.
+
+    Workers are forked from the caller (fast; a script without a ``__main__`` guard works) unless a
+    fork-unsafe Numba threading layer (GNU OpenMP, TBB) is already running in the caller: forking then
+    aborts the child ("fork() called from a process already using GNU OpenMP"), so the workers start
+    from a fork server instead (the caller's script then needs its ``if __name__ == "__main__":``
+    guard, as for any non-fork start). ``forkserver=True`` always uses a fork server: for a pool that
+    lives on while the caller runs parallel kernels (workers are started on demand). Where fork
+    servers do not exist the platform default is used.
+
+    Examples
+    --------
+    >>> with process_pool(1) as pool:
+    ...     pool.submit(abs, -2).result()
+    2
+    """
+    import multiprocessing
+
+    if not forkserver:
+        import numba
+
+        try:
+            layer = numba.threading_layer()
+        except ValueError:  # no parallel kernel has run in this process: fork is safe
+            layer = "none"
+        forkserver = layer in ("omp", "tbb")
+    context = None
+    if forkserver and "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+    return ProcessPoolExecutor(max_workers=workers, initializer=initializer, mp_context=context)
 
 
 def _key(point: Any) -> str:
@@ -65,7 +99,7 @@ def sweep(
     grid : iterable
         Grid points (JSON-serialisable: they are the cache keys).
     executor : concurrent.futures.Executor, optional
-        Where to run. Default: a ``ProcessPoolExecutor(workers)`` owned by this call.
+        Where to run. Default: a :func:`process_pool` of ``workers`` owned by this call.
     workers : int, optional
         Processes of the default pool (default: ``os.cpu_count()``); ignored with ``executor``.
     cache : path, optional
@@ -98,7 +132,7 @@ def sweep(
         progress(len(results), total)
     if todo:
         own = executor is None
-        pool = ProcessPoolExecutor(max_workers=workers) if own else executor
+        pool = process_pool(workers) if own else executor
         try:
             futures: dict[Future, str] = {pool.submit(fn, pt): k for k, pt in todo}
             fh = path.open("a") if path is not None else None

@@ -68,3 +68,34 @@ def test_dask_local_cluster_on_loopback():
             distributed.Client(cluster) as client:
         out = sweep(atom_weight, GRID, executor=client.get_executor())
     assert out == sweep(atom_weight, GRID, workers=1)
+
+
+_AFTER_PARALLEL = '''
+import numba, rfdiff
+from rfdiff import simulate
+from rfdiff.sweep import sweep
+
+
+def corner(seed):
+    m = rfdiff.RFModel(4, 2, 0.1)
+    return float(simulate.correlation_matrices(m, d=8, seed=seed, threads=2).U[0, 0])
+
+
+if __name__ == "__main__":
+    first = corner(0)  # a Numba parallel kernel runs here, in the parent
+    print(numba.threading_layer(), sweep(corner, [0, 1], workers=2)[0] == first)
+'''
+
+
+def test_default_pool_after_parallel_kernels(tmp_path):
+    # Forking a process that runs GNU OpenMP threads aborts the child (BrokenProcessPool before the fix);
+    # the default pool then starts its workers from a fork server. A subprocess, so that the state of
+    # this test process (which may or may not have run parallel kernels) does not matter.
+    import subprocess
+    import sys
+
+    script = tmp_path / "after_parallel.py"
+    script.write_text(_AFTER_PARALLEL)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "True"

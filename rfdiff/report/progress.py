@@ -14,6 +14,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TextIO
 
+from ..sweep import process_pool as _process_pool
+
 __all__ = ["Progress", "process_pool"]
 
 
@@ -86,12 +88,9 @@ def _ignore_sigint() -> None:  # pragma: no cover - runs in worker processes
 
 
 def process_pool(workers: int | None) -> ProcessPoolExecutor:
-    """A process pool whose workers ignore SIGINT (the parent handles Ctrl-C alone).
-
-    Workers start from a fork server (a fresh interpreter), not by forking the caller: the pool starts
-    workers on demand, and a caller that has already run Numba's parallel kernels holds GNU OpenMP
-    threads, after which fork() aborts the child ("fork() called from a process already using GNU
-    OpenMP"). Where fork servers do not exist (not POSIX) the platform default is used.
+    """A process pool whose workers ignore SIGINT (the parent handles Ctrl-C alone), started from a fork
+    server (:func:`rfdiff.sweep.process_pool`): the report's pool starts workers on demand while the
+    parent runs Numba's parallel kernels, after which forking would abort the child.
 
     Examples
     --------
@@ -99,11 +98,7 @@ def process_pool(workers: int | None) -> ProcessPoolExecutor:
     ...     pool.submit(abs, -2).result()
     2
     """
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver") if "forkserver" in methods else None
-    return ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint, mp_context=context)
+    return _process_pool(workers, _ignore_sigint, forkserver=True)
 
 
 def counting(executor: Any, progress: Progress) -> Any:
