@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from ._numerics.arguments import nonnegative_array
 from .errors import ResolventConvergenceError
 from .io import Serializable
 from .model import DataSpectrum, RFModel
@@ -532,19 +533,6 @@ class DrawsLimit(Serializable):
     max_residual: float = 0.0
 
 
-
-def _check_lam(lam: float | Sequence[float] | np.ndarray) -> np.ndarray:
-    if isinstance(lam, bool) or (isinstance(lam, np.ndarray) and lam.dtype == bool):
-        raise TypeError("lam must be a real number or an array of them, not bool")
-    try:
-        arr = np.asarray(lam, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"lam must be a real number or an array of them, got {lam!r}") from None
-    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"lam must be finite and >= 0, got {lam!r}")
-    return arr
-
-
 def _one_lam_path(draws: DrawsEquations, lams: np.ndarray, scaled: bool) -> tuple[np.ndarray, float]:
     """Solutions (unknowns, rows) at the sorted-descending lams by continuation along z = -lam.
 
@@ -612,7 +600,7 @@ def limit_losses_model(model: RFModel, m: int | None, lam: float | Sequence[floa
     """
     if not isinstance(model, RFModel):
         raise TypeError(f"model must be an rfdiff.RFModel, got {type(model).__name__}")
-    lam_arr = _check_lam(lam)
+    lam_arr = nonnegative_array("lam", lam)
     draws = DrawsEquations.from_model(model, m)
     if np.any(lam_arr == 0):
         if not model.constants.s2 > 0 and draws.m is None:
@@ -1107,7 +1095,7 @@ def learning_curves(model: RFModel, m: int | None, tau: float | Sequence[float] 
     """
     if not isinstance(model, RFModel):
         raise TypeError(f"model must be an rfdiff.RFModel, got {type(model).__name__}")
-    lam_arr = _check_lam(lam)
+    lam_arr = nonnegative_array("lam", lam)
     if lam_arr.ndim != 0:
         raise ValueError(f"lam must be a single number here, got shape {lam_arr.shape}")
     lam = float(lam_arr)

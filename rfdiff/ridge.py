@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ._numerics.arguments import nonnegative_array
 from .io import Serializable
 from .model import DataSpectrum, RFModel
 from .resolvent import Equations, solve
@@ -198,19 +199,6 @@ class RidgeLimit(Serializable):
     max_residual: float = 0.0
 
 
-
-def _check_lam(lam: float | Sequence[float] | np.ndarray) -> np.ndarray:
-    if isinstance(lam, bool) or (isinstance(lam, np.ndarray) and lam.dtype == bool):
-        raise TypeError("lam must be a real number or an array of them, not bool")
-    try:
-        arr = np.asarray(lam, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"lam must be a real number or an array of them, got {lam!r}") from None
-    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"lam must be finite and >= 0, got {lam!r}")
-    return arr
-
-
 def ridge_limit(psi_p: float, psi_n: float, t: float, lam: float | Sequence[float] | np.ndarray, *,
                 activation: Any = "tanh", data: DataSpectrum | None = None) -> RidgeLimit:
     """L_train, L_test, L_gen, E_score of the ridge estimator in the limit d -> infinity (tau = infinity).
@@ -245,7 +233,7 @@ def ridge_limit(psi_p: float, psi_n: float, t: float, lam: float | Sequence[floa
     >>> bool(abs(res.test[2] - 1) < 1e-5)           # lam -> infinity: A -> 0, L = 1
     True
     """
-    lam_arr = _check_lam(lam)
+    lam_arr = nonnegative_array("lam", lam)
     model = RFModel(psi_p, psi_n, t, activation=activation,
                     data=DataSpectrum.isotropic() if data is None else data)
     cst = model.constants
@@ -325,7 +313,7 @@ def ridge_n_star(psi_p: float, lam: float, t: float = 0.1, *, activation: Any = 
     """
     from .phases import steepest_descent
 
-    lam = float(_check_lam(lam))
+    lam = float(nonnegative_array("lam", lam))
     if not (span > 1 and math.isfinite(span)):
         raise ValueError(f"span must be a finite number > 1, got {span!r}")
     if isinstance(points, bool) or int(points) != points or points < 5:
@@ -401,7 +389,7 @@ def ridge_curves(model: RFModel, tau: float | Sequence[float] | np.ndarray,
     """
     import dataclasses
 
-    lam_arr = _check_lam(lam)
+    lam_arr = nonnegative_array("lam", lam)
     try:
         tau_arr = np.asarray(tau, dtype=np.float64)
     except (TypeError, ValueError):

@@ -60,6 +60,14 @@ def real_array(name: str, values: object) -> np.ndarray:
     return arr
 
 
+def nonnegative_array(name: str, values: object) -> np.ndarray:
+    """Finite real numbers >= 0, at least one (float64 array of the input's shape)."""
+    arr = real_array(name, values)
+    if arr.size == 0 or np.any(arr < 0):
+        raise ValueError(f"{name} must be finite numbers >= 0 (at least one), got {values!r}")
+    return arr
+
+
 def complex_points(name: str, values: object) -> np.ndarray:
     """Finite complex numbers (complex128 array of the input's shape)."""
     arr = _numeric(name, values).astype(np.complex128)
