@@ -42,7 +42,7 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -304,8 +304,15 @@ def _parallel_options(parser: argparse.ArgumentParser) -> None:
                             "(needs the extra rfdiff[distributed])")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad input is one line naming the option (no usage block; ``-h`` shows it) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rfdiff", description="Random-matrix-theory analytics for diffusion models (random features). "
         "Without arguments: rfdiff report (the paper's claims, theory against simulation, into "
         "./rfdiff-report).",

@@ -165,3 +165,20 @@ def test_warnings_become_one_line(capsys, monkeypatch):
     code, _, err = run(capsys, "spectrum")
     assert code == 130
     assert err.count("rfdiff: warning: density on [1, 2] not resolved second line") == 1
+
+
+@pytest.mark.parametrize("argv,option", [
+    (["spectrum", "--psi-p", "True"], "--psi-p"),
+    (["generate", "--d", "0"], "--d"),
+    (["curves", "--json", "--csv"], "--csv"),
+    (["nosuch"], "command"),
+])
+def test_bad_input_is_one_line_naming_the_option(capsys, argv, option):
+    # argparse's default prints a usage block before the error; the contract is one line, exit 2
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert len(err.strip().splitlines()) == 1 and option in err and err.startswith("rfdiff"), err
