@@ -19,6 +19,7 @@ p = 1024, n = 256, Q = 340, K = 35, against a few ns here).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -32,8 +33,13 @@ __all__ = ["GH_EXPONENT", "hermite_table", "moments", "quad_rule"]
 GH_EXPONENT = 40.0
 
 
+@functools.lru_cache(maxsize=64)
 def hermite_table(order: int, k1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nodes z, weights w (E f(z), z ~ N(0,1)) and hw[q, k] = w_q He_k(z_q) / sqrt(k!)."""
+    """Nodes z, weights w (E f(z), z ~ N(0,1)) and hw[q, k] = w_q He_k(z_q) / sqrt(k!).
+
+    Cached (the generate fit asks for the same few rules at each of its times; the roots cost
+    ~1 ms each); the arrays are read-only.
+    """
     z, w = gauss_hermite(order)
     h = np.empty((order, k1))
     h[:, 0] = 1.0
@@ -41,7 +47,10 @@ def hermite_table(order: int, k1: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
         h[:, 1] = z
     for k in range(1, k1 - 1):  # normalised recurrence, stable for large k
         h[:, k + 1] = (z * h[:, k] - math.sqrt(k) * h[:, k - 1]) / math.sqrt(k + 1)
-    return z, w, np.ascontiguousarray(w[:, None] * h)
+    hw = np.ascontiguousarray(w[:, None] * h)
+    for a in (z, w, hw):
+        a.setflags(write=False)
+    return z, w, hw
 
 
 def quad_rule(scale_max: float, k1: int) -> int:
