@@ -199,7 +199,11 @@ class RFScore:
     def features(self, x: np.ndarray, k: int) -> np.ndarray:
         """sigma(W x / sqrt(d)) for the W of time k, (N, p)."""
         W = self.W[self.W_index[k]]
-        h = x @ (W.T / math.sqrt(W.shape[1]))
+        return self._features(x, W.T / math.sqrt(W.shape[1]), None)
+
+    def _features(self, x: np.ndarray, WT: np.ndarray, buf: np.ndarray | None) -> np.ndarray:
+        """sigma(x WT), WT = W^T / sqrt(d), into ``buf`` (rows of x, p) when given."""
+        h = np.matmul(x, WT, out=buf)
         if self.activation.fn is np.tanh:
             return np.tanh(h, out=h)  # in place, SIMD-vectorised
         out = self.activation(h)
@@ -213,10 +217,16 @@ class RFScore:
         single = arr.ndim == 1
         arr = arr[None, :] if single else arr
         Bt = self.B[k].T
+        W = self.W[self.W_index[k]]
+        WT = W.T / math.sqrt(W.shape[1])  # once per call, not per chunk (the same array each chunk)
         out = np.empty((arr.shape[0], Bt.shape[1]))
+        # one feature buffer for all chunks: the same products and tanh, without a fresh
+        # chunk x p allocation (and its page faults) per chunk
+        buf = np.empty((min(self.chunk, arr.shape[0]), W.shape[0]))
         for lo in range(0, arr.shape[0], self.chunk):
             blk = arr[lo: lo + self.chunk]
-            np.matmul(self.features(blk, k), Bt, out=out[lo: lo + blk.shape[0]])
+            m = blk.shape[0]
+            np.matmul(self._features(blk, WT, buf[:m]), Bt, out=out[lo: lo + m])
         return out[0] if single else out
 
 
