@@ -160,16 +160,22 @@ def horner_rank1(rho, beta, diag):  # pragma: no cover
     """In place: rho[i, j] <- sum_k rho[i, j]^k beta[i, k] beta[j, k] (i != j), rho[i, i] <- diag[i]."""
     p = rho.shape[0]
     k1 = beta.shape[1]
+    bt = np.ascontiguousarray(beta.T)  # k1 x p: the loop over j runs along rows (vectorises)
     for i in prange(p):
+        # per entry the same Horner steps as acc = acc * r + beta[i, k] * beta[j, k], in the same
+        # order (no fastmath: no contraction), so the bits do not change with the loop order
+        row = rho[i]
+        acc = np.empty(p)
+        bik = beta[i, k1 - 1]
         for j in range(p):
-            if i == j:
-                rho[i, i] = diag[i]
-                continue
-            r = rho[i, j]
-            acc = beta[i, k1 - 1] * beta[j, k1 - 1]
-            for k in range(k1 - 2, -1, -1):
-                acc = acc * r + beta[i, k] * beta[j, k]
-            rho[i, j] = acc
+            acc[j] = bik * bt[k1 - 1, j]
+        for k in range(k1 - 2, -1, -1):
+            bik = beta[i, k]
+            for j in range(p):
+                acc[j] = acc[j] * row[j] + bik * bt[k, j]
+        for j in range(p):
+            row[j] = acc[j]
+        row[i] = diag[i]
 
 
 @njit(parallel=True, cache=True)

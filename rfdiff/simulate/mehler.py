@@ -213,8 +213,8 @@ def _horner_diagonal_block(coef: np.ndarray, rho: np.ndarray) -> np.ndarray:
     The products B_k B_k^T are symmetric: ``dsyrk`` forms one triangle (half the flops of a
     general product) and adds it into the accumulator in place (no temporary, no extra pass).
     Fortran order: the C-ordered p x n block is the Fortran n x p matrix B_k^T (trans = 1 gives
-    B_k B_k^T, no copy), and ``acc`` is built in Fortran order; the upper triangle of the Fortran
-    matrix is filled, then mirrored. The same sums as a general product, in another order.
+    B_k B_k^T, no copy), and ``acc`` is built in Fortran order; its upper triangle is filled, then
+    mirrored. The same sums as a general product, in another order.
     """
     b = coef.shape[1]
     acc = np.zeros((b, b), order="F")
@@ -223,9 +223,11 @@ def _horner_diagonal_block(coef: np.ndarray, rho: np.ndarray) -> np.ndarray:
         if k < coef.shape[0] - 1:
             np.multiply(acc, rho_f, out=acc)
         acc = _blas.dsyrk(1.0, coef[k].T, beta=1.0, c=acc, trans=1, lower=0, overwrite_c=1)
-    upper = np.triu(acc)
-    upper += np.triu(acc, 1).T
-    return upper
+    # the strictly lower triangle is never referenced by dsyrk: it stays exactly 0 (0 * rho), so
+    # acc + acc^T is the symmetric matrix off the diagonal (one pass, no triangle masks)
+    full = np.add(acc, acc.T, out=np.empty((b, b)))
+    np.fill_diagonal(full, np.diagonal(acc))
+    return full
 
 
 def _mehler_blocks(
