@@ -33,12 +33,13 @@ __all__ = ["GH_EXPONENT", "hermite_table", "moments", "quad_rule"]
 GH_EXPONENT = 40.0
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def hermite_table(order: int, k1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nodes z, weights w (E f(z), z ~ N(0,1)) and hw[q, k] = w_q He_k(z_q) / sqrt(k!).
 
-    Cached (the generate fit asks for the same few rules at each of its times; the roots cost
-    ~1 ms each); the arrays are read-only.
+    Cached, 16 tables (the generate fit asks for the population's rules again at each of its
+    times; the roots cost ~1 ms each; a table is at most ~1.6 MiB at the default orders);
+    the arrays are read-only.
     """
     z, w = gauss_hermite(order)
     h = np.empty((order, k1))
