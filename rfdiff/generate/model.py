@@ -366,7 +366,10 @@ class RFDiffusion:
         (:func:`rfdiff.simulate.gradient_flow`, same matrices; one more eigendecomposition per time):
         :attr:`flow_curves`.
     threads : int, optional
-        Numba threads (matrices, features, neighbour search).
+        Numba threads (matrices, features, neighbour search). None: the fit's kernels run on one
+        thread and the rest on Numba's default. The fit's Numba kernels are a small part of it and,
+        beside multi-threaded BLAS, oversubscribe the cores (issue-11 size, two BLAS threads: 28–31 s
+        with two Numba threads, 22 s with one, measured in one process); results do not depend on it.
     progress : callable, optional
         ``progress(done, total)`` after each fitted time.
 
@@ -453,12 +456,13 @@ class RFDiffusion:
             Ws += [simulate.sample_problem(models[0], self.d, _child(root, _KEY_FRESH_W, k))[0]
                    for k in range(1, times.size)]
         fits, flows = [], []
-        with _kernels.numba_threads(self.threads):
+        fit_threads = 1 if self.threads is None else self.threads  # see the ``threads`` parameter
+        with _kernels.numba_threads(fit_threads):
             for k, m in enumerate(models):
                 t0 = _time.perf_counter()
                 wi = k if self.fresh_W else 0
                 mats = simulate.correlation_matrices(m, W=Ws[wi], X=X, noise=self.noise,
-                                                     seed=_child(root, _KEY_NOISE, k), threads=self.threads,
+                                                     seed=_child(root, _KEY_NOISE, k), threads=fit_threads,
                                                      tol=self.tol, max_order=self.max_order)
                 lam, Q = np.linalg.eigh(mats.U)
                 zero = lam <= self.rcond * max(float(lam[-1]), 0.0)
