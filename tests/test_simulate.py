@@ -11,7 +11,7 @@ import pytest
 import rfdiff
 from rfdiff import simulate
 from rfdiff.activations import Activation, gauss_hermite
-from rfdiff.simulate import _kernels
+from rfdiff.simulate import _hermite, _kernels
 
 TINY = dict(psi_p=4 / 3, psi_n=2 / 3)  # d = 3 -> p = 4, n = 2
 
@@ -114,6 +114,44 @@ def test_kernel_tanh_accuracy():
     y = x.copy()
     _kernels.apply_inplace(0, y)
     assert np.abs(y - np.tanh(x)).max() <= 4e-16  # (1-e)/(1+e) with e = exp(-2|x|): a few ulps of 1
+
+
+@pytest.mark.parametrize("code", [0, 1])
+def test_paired_moments_match_loop_kernel(code):
+    # two implementations of the same Gauss-Hermite sums: the loop kernel (sigma at every node, moments
+    # accumulated per node) and the paired one (node values +-z_q, then two BLAS products; for tanh the
+    # product form (E e_q - 1)/(E e_q + 1)). Each node value is within a few ulps of 1 of tanh/erf
+    # (<= 4e-16, test_kernel_tanh_accuracy), the |hw| weights sum to O(1) for these orders: 2e-15.
+    # Row 0 has |m| > PRODUCT_TANH_LIMIT and takes the fallback branch.
+    rng = np.random.default_rng(1)
+    p, n = 9, 7
+    mean = 3.0 * rng.standard_normal((p, n))
+    mean[0, 0] = 1.5 * _kernels.PRODUCT_TANH_LIMIT
+    scale = 0.5 + rng.random(p)
+    for order, k1 in ((20, 1), (20, 2), (64, 11), (200, 36)):
+        z, w, hw = _hermite.hermite_table(order, k1)
+        c0, s0 = np.empty((k1, p, n)), np.empty((p, n))
+        c1, s1 = np.empty((k1, p, n)), np.empty((p, n))
+        _kernels.hermite_moments(code, mean, scale, z, w, hw, c0, s0)
+        _hermite._paired_moments(code, mean, scale, z, w, hw, c1, s1)
+        np.testing.assert_allclose(c1, c0, rtol=0, atol=2e-15)
+        np.testing.assert_allclose(s1, s0, rtol=0, atol=2e-15)
+
+
+def test_paired_tanh_accuracy():
+    # SP +- SM = 2 tanh(m +- s z_q): the product form against np.tanh, a few ulps of 1 (each of
+    # E, e_q carries one rounding, then one product and one division)
+    z, w, _ = _hermite.hermite_table(200, 1)
+    mean = np.linspace(-40, 40, 2001).reshape(1, -1)
+    scale = np.array([0.7])
+    half = z.size // 2
+    SP, SM = np.empty((half, 1, mean.shape[1])), np.empty((half, 1, mean.shape[1]))
+    second = np.empty(mean.shape)
+    _kernels.hermite_pairs(0, mean, scale, z, w, 0, SP, SM, second)
+    plus = np.tanh(mean[0] + scale[0] * z[:half, None])
+    minus = np.tanh(mean[0] - scale[0] * z[:half, None])
+    assert np.abs((SP[:, 0] + SM[:, 0]) / 2 - plus).max() <= 6e-16
+    assert np.abs((SP[:, 0] - SM[:, 0]) / 2 - minus).max() <= 6e-16
 
 
 def test_monte_carlo_error_scales_as_inverse_sqrt_draws():

@@ -199,7 +199,11 @@ class RFScore:
     def features(self, x: np.ndarray, k: int) -> np.ndarray:
         """sigma(W x / sqrt(d)) for the W of time k, (N, p)."""
         W = self.W[self.W_index[k]]
-        h = x @ (W.T / math.sqrt(W.shape[1]))
+        return self._features(x, W.T / math.sqrt(W.shape[1]), None)
+
+    def _features(self, x: np.ndarray, WT: np.ndarray, buf: np.ndarray | None) -> np.ndarray:
+        """sigma(x WT), WT = W^T / sqrt(d), into ``buf`` (rows of x, p) when given."""
+        h = np.matmul(x, WT, out=buf)
         if self.activation.fn is np.tanh:
             return np.tanh(h, out=h)  # in place, SIMD-vectorised
         out = self.activation(h)
@@ -213,10 +217,16 @@ class RFScore:
         single = arr.ndim == 1
         arr = arr[None, :] if single else arr
         Bt = self.B[k].T
+        W = self.W[self.W_index[k]]
+        WT = W.T / math.sqrt(W.shape[1])  # once per call, not per chunk (the same array each chunk)
         out = np.empty((arr.shape[0], Bt.shape[1]))
+        # one feature buffer for all chunks: the same products and tanh, without a fresh
+        # chunk x p allocation (and its page faults) per chunk
+        buf = np.empty((min(self.chunk, arr.shape[0]), W.shape[0]))
         for lo in range(0, arr.shape[0], self.chunk):
             blk = arr[lo: lo + self.chunk]
-            np.matmul(self.features(blk, k), Bt, out=out[lo: lo + blk.shape[0]])
+            m = blk.shape[0]
+            np.matmul(self._features(blk, WT, buf[:m]), Bt, out=out[lo: lo + m])
         return out[0] if single else out
 
 
@@ -356,7 +366,10 @@ class RFDiffusion:
         (:func:`rfdiff.simulate.gradient_flow`, same matrices; one more eigendecomposition per time):
         :attr:`flow_curves`.
     threads : int, optional
-        Numba threads (matrices, features, neighbour search).
+        Numba threads (matrices, features, neighbour search). None: the fit's kernels run on one
+        thread and the rest on Numba's default. The fit's Numba kernels are a small part of it and,
+        beside multi-threaded BLAS, oversubscribe the cores (issue-11 size, two BLAS threads: 28–31 s
+        with two Numba threads, 22 s with one, measured in one process); results do not depend on it.
     progress : callable, optional
         ``progress(done, total)`` after each fitted time.
 
@@ -443,12 +456,13 @@ class RFDiffusion:
             Ws += [simulate.sample_problem(models[0], self.d, _child(root, _KEY_FRESH_W, k))[0]
                    for k in range(1, times.size)]
         fits, flows = [], []
-        with _kernels.numba_threads(self.threads):
+        fit_threads = 1 if self.threads is None else self.threads  # see the ``threads`` parameter
+        with _kernels.numba_threads(fit_threads):
             for k, m in enumerate(models):
                 t0 = _time.perf_counter()
                 wi = k if self.fresh_W else 0
                 mats = simulate.correlation_matrices(m, W=Ws[wi], X=X, noise=self.noise,
-                                                     seed=_child(root, _KEY_NOISE, k), threads=self.threads,
+                                                     seed=_child(root, _KEY_NOISE, k), threads=fit_threads,
                                                      tol=self.tol, max_order=self.max_order)
                 lam, Q = np.linalg.eigh(mats.U)
                 zero = lam <= self.rcond * max(float(lam[-1]), 0.0)

@@ -5,6 +5,9 @@ Only the loops that numpy cannot fuse live here:
 * :func:`hermite_moments` evaluates sigma at the Gauss–Hermite nodes of every
   (feature, sample) pair and accumulates its normalised Hermite moments in the
   same pass, so no n x p x quadrature tensor is ever stored;
+* :func:`hermite_pairs` evaluates sigma at the paired nodes +-z_q for a block of rows and
+  stores sigma(m + s z_q) +- sigma(m - s z_q), so that the moments become two BLAS products
+  (:func:`rfdiff.simulate._hermite.moments`; the faster path of :func:`hermite_moments`);
 * :func:`horner_rank1` sums the Mehler series of the population matrix,
   sum_k rho_ij^k beta_k(i) beta_k(j), in place over the p x p correlation matrix;
 * :func:`apply_inplace` applies sigma to a matrix in place (training loop);
@@ -30,6 +33,7 @@ __all__ = [
     "adam_step",
     "apply_inplace",
     "hermite_moments",
+    "hermite_pairs",
     "horner_rank1",
     "numba_threads",
     "preact_apply",
@@ -87,21 +91,91 @@ def hermite_moments(code, mean, scale, nodes, weights, hw, coef, second):  # pra
             second[i, nu] = s2
 
 
+#: tanh by the product form below is used for a row when max_nu |m| + s max_q |z_q| <= this:
+#: then exp(2 m) and exp(2 s z) are both in [e^-340, e^340] and their product or quotient stays
+#: normal (no overflow, no underflow); other rows use :func:`_act`
+PRODUCT_TANH_LIMIT = 170.0
+
+
+@njit(parallel=True, cache=True)
+def hermite_pairs(code, mean, scale, nodes, weights, lo, SP, SM, second):  # pragma: no cover
+    """For rows i = lo .. lo + SP.shape[1] - 1 and the nodes z_q, q < nq/2, of a symmetric rule:
+
+        SP[q, i - lo, nu] = sigma(m + s z_q) + sigma(m - s z_q),
+        SM[q, i - lo, nu] = sigma(m + s z_q) - sigma(m - s z_q),
+        second[i, nu]     = sum_q weights[q] (sigma(m + s z_q)^2 + sigma(m - s z_q)^2)   (all nq nodes),
+
+    m = mean[i, nu], s = scale[i]. For tanh, with E = e^{2m} and e_q = e^{2 s z_q},
+    tanh(m + s z_q) = (E e_q - 1)/(E e_q + 1) and tanh(m - s z_q) = (E - e_q)/(E + e_q): two exp per
+    (i, nu) and per (i, q) instead of two per (i, nu, q), and a loop over nu that vectorises.
+    Absolute error a few ulps of 1, as :func:`_act` (each factor carries one rounding; checked
+    against np.tanh in the tests). Rows where the factors could leave the normal range
+    (:data:`PRODUCT_TANH_LIMIT`) use :func:`_act`. Each row is one thread's output.
+    """
+    half, rows, n = SP.shape
+    zmax = 0.0
+    for q in range(half):
+        zmax = max(zmax, abs(nodes[q]))
+    for r in prange(rows):
+        i = lo + r
+        s_i = scale[i]
+        s2 = second[i]
+        for nu in range(n):
+            s2[nu] = 0.0
+        mmax = 0.0
+        for nu in range(n):
+            mmax = max(mmax, abs(mean[i, nu]))
+        if code == 0 and mmax + s_i * zmax <= PRODUCT_TANH_LIMIT:
+            em = np.empty(n)
+            for nu in range(n):
+                em[nu] = math.exp(2.0 * mean[i, nu])
+            for q in range(half):
+                eq = math.exp(2.0 * s_i * nodes[q])
+                wq = weights[q]
+                sp = SP[q, r]
+                sm = SM[q, r]
+                for nu in range(n):
+                    e = em[nu]
+                    ee = e * eq
+                    a = (ee - 1.0) / (ee + 1.0)
+                    b = (e - eq) / (e + eq)
+                    sp[nu] = a + b
+                    sm[nu] = a - b
+                    s2[nu] += wq * (a * a + b * b)
+        else:
+            for q in range(half):
+                zq = s_i * nodes[q]
+                wq = weights[q]
+                for nu in range(n):
+                    m = mean[i, nu]
+                    a = _act(code, m + zq)
+                    b = _act(code, m - zq)
+                    SP[q, r, nu] = a + b
+                    SM[q, r, nu] = a - b
+                    s2[nu] += wq * (a * a + b * b)
+
+
 @njit(parallel=True, cache=True)
 def horner_rank1(rho, beta, diag):  # pragma: no cover
     """In place: rho[i, j] <- sum_k rho[i, j]^k beta[i, k] beta[j, k] (i != j), rho[i, i] <- diag[i]."""
     p = rho.shape[0]
     k1 = beta.shape[1]
+    bt = np.ascontiguousarray(beta.T)  # k1 x p: the loop over j runs along rows (vectorises)
     for i in prange(p):
+        # per entry the same Horner steps as acc = acc * r + beta[i, k] * beta[j, k], in the same
+        # order (no fastmath: no contraction), so the bits do not change with the loop order
+        row = rho[i]
+        acc = np.empty(p)
+        bik = beta[i, k1 - 1]
         for j in range(p):
-            if i == j:
-                rho[i, i] = diag[i]
-                continue
-            r = rho[i, j]
-            acc = beta[i, k1 - 1] * beta[j, k1 - 1]
-            for k in range(k1 - 2, -1, -1):
-                acc = acc * r + beta[i, k] * beta[j, k]
-            rho[i, j] = acc
+            acc[j] = bik * bt[k1 - 1, j]
+        for k in range(k1 - 2, -1, -1):
+            bik = beta[i, k]
+            for j in range(p):
+                acc[j] = acc[j] * row[j] + bik * bt[k, j]
+        for j in range(p):
+            row[j] = acc[j]
+        row[i] = diag[i]
 
 
 @njit(parallel=True, cache=True)

@@ -43,6 +43,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import blas as _blas
 
 from ..activations import Activation
 from . import _kernels
@@ -206,6 +207,29 @@ def conditional(
     return MehlerPart(U, V, order, bound, rho_max, q_order, quad_error, order_dense, pairs)
 
 
+def _horner_diagonal_block(coef: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """sum_k rho^k (B_k B_k^T) for a diagonal block (rho symmetric), by Horner's rule with BLAS syrk.
+
+    The products B_k B_k^T are symmetric: ``dsyrk`` forms one triangle (half the flops of a
+    general product) and adds it into the accumulator in place (no temporary, no extra pass).
+    Fortran order: the C-ordered p x n block is the Fortran n x p matrix B_k^T (trans = 1 gives
+    B_k B_k^T, no copy), and ``acc`` is built in Fortran order; its upper triangle is filled, then
+    mirrored. The same sums as a general product, in another order.
+    """
+    b = coef.shape[1]
+    acc = np.zeros((b, b), order="F")
+    rho_f = rho.T  # Fortran-ordered view, equal to rho (symmetric)
+    for k in range(coef.shape[0] - 1, -1, -1):
+        if k < coef.shape[0] - 1:
+            np.multiply(acc, rho_f, out=acc)
+        acc = _blas.dsyrk(1.0, coef[k].T, beta=1.0, c=acc, trans=1, lower=0, overwrite_c=1)
+    # the strictly lower triangle is never referenced by dsyrk: it stays exactly 0 (0 * rho), so
+    # acc + acc^T is the symmetric matrix off the diagonal (one pass, no triangle masks)
+    full = np.add(acc, acc.T, out=np.empty((b, b)))
+    np.fill_diagonal(full, np.diagonal(acc))
+    return full
+
+
 def _mehler_blocks(
     coef: np.ndarray, unit: np.ndarray, diag: np.ndarray, n: int, block: int, order_dense: int, cut: float
 ) -> tuple[np.ndarray, int]:
@@ -223,12 +247,15 @@ def _mehler_blocks(
         for lo2 in range(lo, p, block):
             hi2 = min(p, lo2 + block)
             rho = unit[lo:hi] @ unit[lo2:hi2].T
-            acc = coef[order_dense, lo:hi] @ coef[order_dense, lo2:hi2].T
-            tmp = np.empty_like(acc)
-            for k in range(order_dense - 1, -1, -1):
-                acc *= rho
-                np.matmul(coef[k, lo:hi], coef[k, lo2:hi2].T, out=tmp)
-                acc += tmp
+            if lo2 == lo:
+                acc = _horner_diagonal_block(coef[: order_dense + 1, lo:hi], rho)
+            else:
+                acc = coef[order_dense, lo:hi] @ coef[order_dense, lo2:hi2].T
+                tmp = np.empty_like(acc)
+                for k in range(order_dense - 1, -1, -1):
+                    acc *= rho
+                    np.matmul(coef[k, lo:hi], coef[k, lo2:hi2].T, out=tmp)
+                    acc += tmp
             acc *= 1.0 / n
             U[lo:hi, lo2:hi2] = acc
             if lo2 != lo:
