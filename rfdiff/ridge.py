@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ._numerics.arguments import nonnegative_array
+from .errors import ResolventConvergenceError
 from .io import Serializable
 from .model import DataSpectrum, RFModel
 from .resolvent import Equations, solve
@@ -248,6 +249,13 @@ def ridge_limit(psi_p: float, psi_n: float, t: float, lam: float | Sequence[floa
     train_c = 1.0 - c2 * model.psi_p * (op.s + flat * op.ds_dz)
     test_c = 1.0 + c2 * model.psi_p * (pop + cst.mustar2 * op.ds_dz - 2.0 * op.s)
     max_imag = float(max(np.abs(train_c.imag).max(), np.abs(test_c.imag).max()))
+    scale = 1.0 + float(max(np.abs(train_c.real).max(), np.abs(test_c.real).max()))
+    if not max_imag <= 1e-8 * scale:
+        # z = -lam lies below the spectrum, where s and r are real: an imaginary part beyond rounding
+        # means the solver's point is not the real boundary value, and the real part is not the loss
+        raise ResolventConvergenceError(
+            f"ridge_limit: the losses at z = -lam are not real (|Im| = {max_imag:.3g} against a rounding "
+            f"bound 1e-8 x {scale:.3g}; psi_p={psi_p:g}, psi_n={psi_n:g}, t={t:g})")
     train, test = train_c.real, test_c.real
     lam_d, w_d = model.data.lam, model.data.w
     offset = float(w_d @ (1.0 / (e2t * lam_d + cst.delta)))

@@ -403,3 +403,23 @@ def test_ridge_map_io_and_bad_input():
         args = {"psi_p": 8, "psi_n": [1.0], "lams": [0.1], "t": 0.1, **kwargs}
         with pytest.raises(err, match=word):
             ridge_map(**args)
+
+
+def test_losses_not_real_below_the_spectrum_raise(monkeypatch):
+    # below the spectrum (z = -lam) s and r are real; an imaginary part beyond rounding means the solver's
+    # point is not the real boundary value, and the real part alone would be a silently wrong loss
+    import dataclasses
+
+    import rfdiff.ridge as ridge_mod
+    from rfdiff import ResolventConvergenceError
+
+    real = ridge_mod.one_point_derivatives
+
+    def off_axis(eq, z):
+        op = real(eq, z)
+        return dataclasses.replace(op, s=op.s + 1e-4j)
+
+    assert ridge_limit(4, 2, 0.1, 0.1).max_imag < 1e-12
+    monkeypatch.setattr(ridge_mod, "one_point_derivatives", off_axis)
+    with pytest.raises(ResolventConvergenceError, match="not real"):
+        ridge_limit(4, 2, 0.1, 0.1)
