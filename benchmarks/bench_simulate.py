@@ -143,7 +143,9 @@ def numpy_flow(mats, tau: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- measurements
 
 
-def _timed(fn, *args, **kwargs):
+def timed(fn, *args, **kwargs):
+    """(fn(*args, **kwargs), wall seconds, peak of Python-tracked allocations in GiB); shared by the
+    other benchmarks (bench_generate, bench_train)."""
     tracemalloc.start()
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
@@ -155,13 +157,13 @@ def _timed(fn, *args, **kwargs):
 
 def measure_matrices(t: float, baseline: bool = True) -> dict:
     m = model(t)
-    mats, sec, peak = _timed(simulate.correlation_matrices, m, d=D, seed=0)
+    mats, sec, peak = timed(simulate.correlation_matrices, m, d=D, seed=0)
     row = {"t": t, "rfdiff_s": sec, "rfdiff_peak_GiB": peak, "order": mats.order,
            "order_dense": mats.order_dense, "sparse_pairs": mats.sparse_pairs, "order_pop": mats.order_pop,
            "truncation_bound": mats.truncation_bound, "truncation_bound_pop": mats.truncation_bound_pop,
            "quad_order": mats.quad_order, "quad_order_pop": mats.quad_order_pop}
     if baseline:
-        ref, bsec, bpeak = _timed(numpy_exact, m, np.asarray(mats.W), np.asarray(mats.X), mats.order,
+        ref, bsec, bpeak = timed(numpy_exact, m, np.asarray(mats.W), np.asarray(mats.X), mats.order,
                                   mats.order_pop, mats.quad_order, mats.quad_order_pop)
         row.update(numpy_s=bsec, numpy_peak_GiB=bpeak, ratio=bsec / sec,
                    max_abs_diff=float(max(np.abs(a - b).max() for a, b in
@@ -171,7 +173,7 @@ def measure_matrices(t: float, baseline: bool = True) -> dict:
 
 def measure_flow(mats, baseline: bool = True) -> dict:
     m = model(mats.t)
-    fl, sec, peak = _timed(simulate.gradient_flow, m, TAU, matrices=mats)
+    fl, sec, peak = timed(simulate.gradient_flow, m, TAU, matrices=mats)
     row = {"flow_curves_s": sec, "flow_peak_GiB": peak, "train_inf": fl.train_inf, "test_inf": fl.test_inf,
            "gen_at_1e5": float(fl.gen[-1])}
     if baseline:  # every 10th tau, extrapolated x10 for the per-tau part (eigh counted once)

@@ -32,7 +32,6 @@ import math
 import os
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +44,9 @@ except ImportError:  # running from a clone without ``pip install -e .``
     sys.path.insert(0, str(_HERE.parent))
     import rfdiff
 from rfdiff import simulate  # noqa: E402
+
+sys.path.insert(0, str(_HERE))
+from bench_simulate import timed  # noqa: E402  (one timing + peak-memory helper for the benchmarks)
 
 D, PSI_P, PSI_N, T_DIFF = 100, 64.0, 8.0, 0.1
 GOAL_D = 100
@@ -129,16 +131,6 @@ def numpy_adam_step(W, X, A, m, v, k, rng, delta, t, lr, betas=(0.9, 0.999), eps
 # ---------------------------------------------------------------- measurements
 
 
-def _timed(fn, *args, **kwargs):
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
-    seconds = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return out, seconds, peak / 2**30
-
-
 def _min_time(fn, reps: int) -> float:
     """Smallest wall time of ``reps`` calls (robust to other jobs on a shared machine)."""
     best = math.inf
@@ -156,7 +148,7 @@ def measure_flow(baseline: bool = True, reps: int = 2) -> dict:
     mc = simulate.correlation_matrices(m, W=mats.W, X=mats.X, noise=DRAWS, seed=0)
     ge = simulate.correlation_matrices(m, W=mats.W, X=mats.X, noise="gaussian", seed=0)
     row = {"matrices_s": time.perf_counter() - t0, "p": mats.p}
-    fl, _, row["flow_peak_GiB"] = _timed(simulate.gradient_flow, m, TAU, matrices=mats)
+    fl, _, row["flow_peak_GiB"] = timed(simulate.gradient_flow, m, TAU, matrices=mats)
     # old and new alternate, best of ``reps`` each: the same load for both
     new_t, old_t = [], []
     for _ in range(reps):
