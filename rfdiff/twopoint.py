@@ -36,10 +36,11 @@ c^2 = mu_1^2 Delta_t/Gamma_t^2, the losses are double and single contour integra
 * ``"components"``: one Bernstein ellipse per group of support components of ``spectrum`` (an
   independent discretisation, kept as a cross-check).
 
-Every result carries an error estimate: the difference between the n-node rule and the n/2-node rule
-on the same ellipses (which, for geometric convergence, bounds the error of the n/2 rule and exceeds
-that of the n-node rule by far). Nodes are grown by 1.5x until it is below ``accuracy``; past ``max_nodes``
-:class:`~rfdiff.errors.QuadratureError` is raised — never a silently capped contour.
+Every result carries an error estimate of the n-node rule from the n/2- and n/4-node rules on the same
+ellipses (:func:`rfdiff._numerics.losses.error_estimate`: the n/2 rule's error |L(n) - L(n/2)| times the
+observed contraction of one doubling, doubled; docs/twopoint.md §3). Nodes are grown by 1.3x until it is
+below ``accuracy``; past :data:`MAX_NODES` :class:`~rfdiff.errors.QuadratureError` is raised — never a
+silently capped contour.
 """
 
 from __future__ import annotations
@@ -216,13 +217,14 @@ class Contour(Serializable):
     rule : Nodes
         Nodes z, offsets zeta = z - s_t^2, weights dz/(2 pi i) (counter-clockwise: h(U) =
         -sum_j weight_j h(z_j) (U - z_j)^{-1} for h analytic inside), the upper-half bookkeeping and
-        the n/2-point sub-rule (``rfdiff._numerics.contours.Nodes``).
+        the n/2- and n/4-point sub-rules (``rfdiff._numerics.contours.Nodes``).
     s : ndarray of complex
         s(z_j) of Theorem 3.1 at the upper-half nodes (``rule.upper``).
     T_re, T_im : ndarray
         Real and imaginary parts of (1/Gamma_t^2)(1/d) Tr[R_i K R_j K_{Sigma_t}] for i over the upper-half
-        nodes and j over all nodes: the two-point piece of the test loss (= (1/d) Tr[R_i K R_j K] for
-        isotropic data). ``T`` is the complex array.
+        nodes and j over all nodes, the columns in the rule order ``rule.order`` (coarser rules first):
+        the two-point piece of the test loss (= (1/d) Tr[R_i K R_j K] for isotropic data). ``T`` is the
+        complex array with its columns in node order.
     mass : float
         -sum_j weight_j s_j, the mass of nu_s seen by the contour (1 when it encloses all of it).
     fallbacks : int
@@ -240,8 +242,10 @@ class Contour(Serializable):
 
     @property
     def T(self) -> np.ndarray:
-        """T_re + i T_im."""
-        return self.T_re + 1j * self.T_im
+        """T_re + i T_im, rows the upper-half nodes, columns all nodes in node order."""
+        out = np.empty(self.T_re.shape, np.complex128)
+        out[:, self.rule.order] = self.T_re + 1j * self.T_im
+        return out
 
     @property
     def n(self) -> int:
@@ -282,32 +286,37 @@ def _to_all(x: np.ndarray, nodes: _ct.Nodes) -> np.ndarray:
 
 
 def _t_rows(eq: Equations, cst: Constants, nodes: _ct.Nodes, up: _Pieces) -> tuple[np.ndarray, np.ndarray]:
-    """T_pop(z_i, z_j), i over the upper-half nodes, j over all nodes (real and imaginary parts)."""
-    rows = np.arange(nodes.upper.size, dtype=np.int64)
-    full = _Pieces(**{k: (None if v is None else _to_all(v, nodes)) for k, v in up.__dict__.items()})
-    # the upper nodes are full[nodes.upper]; rows index into that subset via nodes.upper
-    rows_all = nodes.upper[rows]
+    """T_pop(z_i, z_j), i over the upper-half nodes, j over all nodes in the rule order ``nodes.order``
+    (real and imaginary parts)."""
+    full = _Pieces(**{k: (None if v is None else _to_all(v, nodes)[nodes.order])
+                      for k, v in up.__dict__.items()})
+    sym = (nodes.up_pos, nodes.low_pos)
     if _is_isotropic(eq):
         y = float(eq.psi_p)
-        return _tp.iso_rows(full.w, full.p, full.beta, full.delta, rows_all, y, y / eq.psi_n,
+        return _tp.iso_rows(full.w, full.p, full.beta, full.delta, *sym, y, y / eq.psi_n,
                             float(eq.a2e * eq.data_values[0]), float(eq.v2), _mp.moments(y))
     wk, ws = cst.delta / cst.gamma2, math.exp(-2.0 * cst.t) / cst.gamma2
     return _tp.aniso_rows(full.q, full.delta, np.ascontiguousarray(full.h), np.ascontiguousarray(full.g),
-                          rows_all, eq.pi, eq.lam, float(eq.psi_p), float(eq.psi_n), float(eq.v2),
+                          *sym, eq.pi, eq.lam, float(eq.psi_p), float(eq.psi_n), float(eq.v2),
                           float(eq.a2e), wk, ws)
 
 
-#: ln(1/accuracy) margin of the first node estimate (the n/2 rule must meet the accuracy)
+#: ln(1/accuracy) margin of the components strategy's node estimate
 _SAFETY = 1.2
+#: first log-ellipse node count in units of ln(1/accuracy)/log rho: the three-rule estimate met it at
+#: 0.89-1.61 (median 1.15) over psi_p, psi_n in [1, 1e5], t = 0.1 (benchmarks/README.md, issue 9)
+_LOG_FIRST = 1.4
+#: node growth while the error estimate exceeds the accuracy
+_GROWTH = 1.3
 #: total node budget of one contour (T has n^2/2 entries: 8192 nodes ~ 0.5 GB)
 MAX_NODES = 8192
 
 
 def _log_nodes_for(eq: Equations, accuracy: float, angle: float) -> int:
-    """n such that the n/2-node rule meets ``accuracy`` at the predicted rate rho^{-n} (learning_curves
-    grows n by 1.5x while the measured error estimate says otherwise)."""
+    """First n for ``accuracy`` at the predicted rate rho^{-n} (learning_curves grows n by 1.3x while the
+    measured error estimate says otherwise)."""
     rate = _ct.log_rate(eq.s2, eq.upper_bound, angle)
-    return _ct.round4(2.0 * math.log(1.0 / accuracy) / rate)
+    return _ct.round8(_LOG_FIRST * math.log(1.0 / accuracy) / rate)
 
 
 def _groups(sp: Spectrum) -> list[tuple[float, float]]:
@@ -340,7 +349,7 @@ def _component_nodes(eq: Equations, sp: Spectrum, accuracy: float, a_max: float,
         # e^{-a z} matters only while a Re z < ~40; its trapezoid bandwidth is ~ a h (rho + 1/rho)/2
         a_eff = min(a_max, 40.0 / max(x_left, 1e-300))
         n_osc = 1.5 * a_eff * 0.5 * h * ((rho + 1.0 / rho) if math.isfinite(rho) else 2.0) + 16.0
-        n_per.append(_ct.round4(factor * (n_an + n_osc)))
+        n_per.append(_ct.round8(factor * (n_an + n_osc)))
     return groups, singular, n_per
 
 
@@ -356,9 +365,9 @@ def contour(eq: Equations, cst: Constants, *, strategy: Strategy = "log", n: int
     strategy : {"log", "components"}
         Node placement (module notes). "components" needs the spectrum (computed if not given).
     n : int, optional
-        Nodes of the log ellipse (a multiple of 4); default from ``accuracy``.
+        Nodes of the log ellipse (a multiple of 8, >= 32); default from ``accuracy``.
     accuracy : float
-        Target absolute accuracy of the n/2-node rule (sets the default node counts).
+        Target absolute accuracy (sets the default node counts).
     tau_max : float
         Largest finite flow time the nodes must resolve (e^{-2 Delta_t z tau/psi_p} oscillates along
         the contour); inf means "any".
@@ -392,7 +401,7 @@ def contour(eq: Equations, cst: Constants, *, strategy: Strategy = "log", n: int
     a_max = 2.0 * cst.delta * tau_max / eq.psi_p
     if strategy == "log":
         angle = _ct.LOG_ANGLE_INF if tau_max == 0.0 else _ct.LOG_ANGLE
-        n = _ct.round4(_factor * _log_nodes_for(eq, accuracy, angle)) if n is None else int(n)
+        n = _ct.round8(_factor * _log_nodes_for(eq, accuracy, angle)) if n is None else int(n)
         if n > MAX_NODES:
             raise QuadratureError(
                 f"log contour needs {n} nodes (> {MAX_NODES}) for accuracy {accuracy:g} at "
@@ -437,8 +446,8 @@ class LearningCurves(Serializable):
     ridge : float
         The ridge lam the flow saw (L_train is the denoising part, without the penalty).
     quad_error : float
-        max over tau of |L(n) - L(n/2)| for L_test and L_train: the error estimate of the contour rule
-        (of the n/2-node rule; the n-node values are far more accurate). Below ``accuracy``.
+        max over tau of the error estimate of L_test and L_train by the contour's n-node rule and L_gen (from
+        the n/2- and n/4-node rules, :func:`rfdiff._numerics.losses.error_estimate`). Below ``accuracy``.
     accuracy : float
         The requested accuracy.
     contour : Contour
@@ -488,8 +497,8 @@ def _score_offset(eq: Equations, cst: Constants) -> float:
 
 
 def _losses(ct: Contour, cst: Constants, a: np.ndarray, ridge: float
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(L_test, L_train) by the n-node rule and by the n/2-node rule of the contour, at rates a."""
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(L_test, L_train, error estimate) by the contour's n-node rule at rates a."""
     return _loss.assemble(ct.rule, ct.s, ct.T_re, ct.T_im, c2=cst.mu1**2 * cst.delta / cst.gamma2,
                           mu1sq=cst.mu1**2, mustar2=cst.mustar2, psi_p=float(ct.equations.psi_p), a=a,
                           ridge=ridge)
@@ -549,13 +558,13 @@ def learning_curves(eq: Equations, cst: Constants, tau: float | Sequence[float] 
         out = _evaluate(ct, cst, tau, ridge, float(accuracy))
         if out is not None:
             return out
-        if 1.5 * ct.n > MAX_NODES:
+        if _GROWTH * ct.n > MAX_NODES:
             err = _evaluate(ct, cst, tau, ridge, math.inf).quad_error
             raise QuadratureError(
                 f"learning curves: contour error estimate {err:.2g} > accuracy {accuracy:g} with {ct.n} "
                 f"nodes (budget {MAX_NODES}) at psi_p={eq.psi_p:g}, psi_n={eq.psi_n:g}, t={cst.t:g}, "
                 f"strategy={strategy!r}")
-        factor *= 1.5
+        factor *= _GROWTH
 
 
 def _evaluate(ct: Contour, cst: Constants, tau: np.ndarray, ridge: float, accuracy: float
@@ -564,8 +573,8 @@ def _evaluate(ct: Contour, cst: Constants, tau: np.ndarray, ridge: float, accura
     eq = ct.equations
     flat = tau.ravel()
     a = 2.0 * cst.delta * flat / eq.psi_p
-    test, train, test2, train2 = _losses(ct, cst, a, ridge)
-    err = float(max(np.max(np.abs(test - test2)), np.max(np.abs(train - train2)))) if flat.size else 0.0
+    test, train, errs = _losses(ct, cst, a, ridge)
+    err = float(np.max(errs)) if flat.size else 0.0
     if not err <= accuracy:
         return None
     if _is_isotropic(eq):

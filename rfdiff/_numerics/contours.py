@@ -1,11 +1,14 @@
 """Contour node strategies for the integrals over the spectrum (docs/twopoint.md §3).
 
 Every strategy returns a :class:`Nodes`: a union of ellipses, each discretised by the trapezoid rule at
-n nodes (n a multiple of 4) at angles 2 pi k/n, k = 0..n-1, so that node n - k is the conjugate of node
+n nodes (n a multiple of 8) at angles 2 pi k/n, k = 0..n-1, so that node n - k is the conjugate of node
 k. Integrands here satisfy F(conj z) = conj F(z), so only the upper half (k = 0..n/2, both ends real) is
 ever evaluated; ``upper`` lists those nodes and ``mult`` their multiplicity in a real-valued sum (1 on
 the real axis, 2 otherwise). Every other node (k even) forms the n/2-point rule on the same ellipses
-(``coarse``): the difference of the two rules estimates the error of the coarser one.
+(``coarse``) and every fourth node (k = 0 mod 4) the n/4-point rule; the three rules give the error
+estimate of the n-node rule (:func:`rfdiff._numerics.losses.error_estimate`). ``order`` lists all nodes
+with the n/4-rule nodes first, then the other n/2-rule nodes, then the rest, so that a sum over the
+columns of a two-point matrix stored in that order gives the three rules as prefix sums.
 
 * :func:`log_ellipse` — one ellipse in log z with foci log s_t^2 and log (upper bound): encloses the whole
   spectrum of U without locating it (U >= s_t^2 I); the atom at s_t^2 is no singularity of the
@@ -36,7 +39,14 @@ class Nodes(Serializable):
     coarse : indices of the nodes of the n/2-point rule; coarse_upper : positions in ``upper`` of its
         upper-half nodes; coarse_mult : their multiplicities.
     cmult : per upper node, its multiplicity in the n/2-point rule (0 if not a node of it).
+    qmult : per upper node, its multiplicity in the n/4-point rule (0 if not a node of it).
     col_coarse : per node, whether it is a node of the n/2-point rule.
+    order : all nodes, those of the n/4 rule first (``n_quarter`` of them), then the other nodes of the
+        n/2 rule (up to ``n_half``), then the rest.
+    up_pos : per upper node, its position in ``order``.
+    low_pos : per upper node, the position in ``order`` of its conjugate partner (-1 on the real axis).
+    col_pair : per position in ``order``, the upper node (index into ``upper``) it is or is the conjugate of.
+    col_low : per position in ``order``, whether the node is a lower-half one (the conjugate of an upper).
     sizes : nodes per ellipse.
     """
 
@@ -50,7 +60,15 @@ class Nodes(Serializable):
     coarse_upper: np.ndarray
     coarse_mult: np.ndarray
     cmult: np.ndarray
+    qmult: np.ndarray
     col_coarse: np.ndarray
+    order: np.ndarray
+    up_pos: np.ndarray
+    low_pos: np.ndarray
+    col_pair: np.ndarray
+    col_low: np.ndarray
+    n_quarter: int
+    n_half: int
     sizes: tuple[int, ...]
 
     @property
@@ -59,8 +77,9 @@ class Nodes(Serializable):
 
 
 def _assemble(ellipses: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Nodes:
-    """Index bookkeeping for a list of (z, zeta, weight) per ellipse of n (multiple of 4) nodes."""
-    upper, mult, pair, coarse, coarse_upper, coarse_mult = [], [], [], [], [], []
+    """Index bookkeeping for a list of (z, zeta, weight) per ellipse of n (multiple of 8) nodes."""
+    upper, mult, pair, coarse, coarse_upper, coarse_mult, qmult = [], [], [], [], [], [], []
+    quarter_all, half_only, rest = [], [], []
     base = 0
     pos0 = 0
     for z, _zeta, _w in ellipses:
@@ -76,6 +95,10 @@ def _assemble(ellipses: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Node
         coarse.append(base + np.arange(0, n, 2))
         coarse_upper.append(pos0 + k_up[::2])
         coarse_mult.append(m[::2])
+        qmult.append(np.where(k_up % 4 == 0, m, 0.0))
+        quarter_all.append(base + k[k % 4 == 0])
+        half_only.append(base + k[k % 4 == 2])
+        rest.append(base + k[k % 2 == 1])
         base += n
         pos0 += half + 1
     up = np.concatenate(upper)
@@ -86,11 +109,23 @@ def _assemble(ellipses: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Node
     cmult[cu] = cm
     col_coarse = np.zeros(base, np.bool_)
     col_coarse[co] = True
+    quarter, half = np.concatenate(quarter_all), np.concatenate(half_only)
+    order = np.concatenate([quarter, half, np.concatenate(rest)])
+    position = np.empty(base, np.int64)
+    position[order] = np.arange(base)
+    pair_all = np.concatenate(pair)
+    lower = np.ones(base, np.bool_)
+    lower[up] = False
+    low_pos = np.full(up.size, -1, np.int64)
+    low_pos[pair_all[lower]] = position[lower]
     return Nodes(
         z=np.concatenate([e[0] for e in ellipses]), zeta=np.concatenate([e[1] for e in ellipses]),
         weight=np.concatenate([e[2] for e in ellipses]), upper=up, mult=np.concatenate(mult),
-        pair=np.concatenate(pair), coarse=co, coarse_upper=cu, coarse_mult=cm, cmult=cmult,
-        col_coarse=col_coarse, sizes=tuple(int(e[0].size) for e in ellipses),
+        pair=pair_all, coarse=co, coarse_upper=cu, coarse_mult=cm, cmult=cmult,
+        qmult=np.concatenate(qmult), col_coarse=col_coarse, order=order, up_pos=position[up],
+        low_pos=low_pos, col_pair=pair_all[order], col_low=lower[order],
+        n_quarter=int(quarter.size), n_half=int(quarter.size + half.size),
+        sizes=tuple(int(e[0].size) for e in ellipses),
     )
 
 
@@ -105,9 +140,9 @@ def _symmetrise(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def round4(n: float) -> int:
-    """The smallest multiple of 4 that is >= n (and >= 16)."""
-    return int(max(16, 4 * math.ceil(n / 4.0)))
+def round8(n: float) -> int:
+    """The smallest multiple of 8 that is >= n (and >= 32, so that the n/4 rule has 8 nodes)."""
+    return int(max(32, 8 * math.ceil(n / 8.0)))
 
 
 #: max |Im log z| on the log ellipse (rad) for finite tau: < pi/2 so that Re z > 0 and e^{-a z} stays
@@ -128,8 +163,8 @@ def log_ellipse(s2: float, upper_bound: float, n: int, angle: float = LOG_ANGLE)
     """One ellipse in log z with foci log s2, log upper_bound and height ``angle``, n nodes."""
     if not (s2 > 0 and upper_bound > s2):
         raise ValueError(f"the log contour needs 0 < s_t^2 < upper bound, got s2={s2!r}, ub={upper_bound!r}")
-    if n % 4:
-        raise ValueError(f"n must be a multiple of 4, got {n}")
+    if n % 8 or n < 32:
+        raise ValueError(f"n must be a multiple of 8 and >= 32, got {n}")
     lo, hi = math.log(s2), math.log(upper_bound)
     c, h = 0.5 * (lo + hi), 0.5 * (hi - lo)
     x = 2.0 * angle / h
@@ -151,8 +186,8 @@ def bernstein(s2: float, groups: list[tuple[float, float]], singular: list[float
     ellipses = []
     rhos = []
     for (lo, hi), n in zip(groups, n_per):
-        if n % 4:
-            raise ValueError(f"n must be a multiple of 4, got {n}")
+        if n % 8 or n < 32:
+            raise ValueError(f"n must be a multiple of 8 and >= 32, got {n}")
         rho = ellipse_rho(lo, hi, singular)
         rho = max(rho, rho_min)
         c, h = 0.5 * (lo + hi), 0.5 * (hi - lo)
