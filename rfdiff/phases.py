@@ -20,21 +20,24 @@ Definitions (see ``docs/phases.md`` for the measured consequences):
   O(1)), above it L_gen(inf) decays like a power of 1/psi_n. At t -> 0 this crossover
   sharpens into the interpolation threshold n = p.
 
-Reading the times: the curves are evaluated on a log grid (4 points per decade from 1e-2 to 1e3 times
-the slowest possible relaxation time psi_p/(Delta_t s_t^2), U >= s_t^2 I), the E_score minimum and
-the crossings are bracketed there and refined on three nested 9-point sub-grids in ln tau (final spacing
-~0.002) on the same contour; every evaluation carries the contour's error estimate, and the largest
-over all the tau read is reported.
+Reading the times: the curves are evaluated on a log grid (4 points per decade, 3 for the phase maps,
+from 1e-2 to 1e3 times the slowest possible relaxation time psi_p/(Delta_t s_t^2), U >= s_t^2 I); the
+E_score minimum and the crossings are bracketed there, the curves evaluated once more at Chebyshev
+points of every bracket on the same contour, and the minimum and the first crossings taken from the
+interpolating polynomials (``_PLANS`` gives their error); every evaluation carries the contour's error
+estimate, and the largest over all the tau read is reported.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.polynomial import chebyshev as _cheb
 
 from . import twopoint as _twopoint
 from ._numerics.arguments import finite_nonnegative
@@ -67,11 +70,14 @@ REGIMES: tuple[str, ...] = (
     "no memorization (n > n*)",
 )
 
-#: reading plans (grid points per decade; nested sub-grid levels and points for the E_score minimum and for
-#: the crossings). "precise" (dynamical_timescales): final ln-tau spacing 0.58/8^3 ~ 1e-3, times to ~1e-6;
-#: "map" (phase_diagram): 0.77/6^2 for the minimum and 0.77/4^3 ~ 0.012 for the crossings, times to ~2e-5
-#: (linear interpolation error ~ spacing^2 |y''/y'|/8), at a third of the evaluations.
-_PLANS = {"precise": (4, 3, 9, 3, 9), "map": (3, 2, 7, 3, 5)}
+#: reading plans: grid points per decade, Chebyshev points on the bracket of the E_score minimum (two grid
+#: intervals) and on each crossing's (one interval). The curves are bounded and analytic in ln tau for
+#: |Im ln tau| < pi/2 (sums of e^{-lambda tau}, lambda >= 0), so interpolation on a bracket of half-width h
+#: errs by ~rho^-m, rho = pi/(2h) + sqrt(1 + (pi/(2h))^2), of the curves' scale: "precise"
+#: (dynamical_timescales; h = 0.58, 0.29): 5.6^-14 ~ 3e-11 and 10.9^-10 ~ 4e-11; "map" (phase_diagram;
+#: h = 0.77, 0.38): 4.6^-10 ~ 2e-7 and 8.3^-8 ~ 5e-8. Measured against Brent's root and minimum on the
+#: same contour (tests/test_phases.py): the times to <= 1e-5 relative (map) and 3e-9 (precise).
+_PLANS = {"precise": (4, 14, 10), "map": (3, 10, 8)}
 _INF = np.array([np.inf])
 
 
@@ -151,45 +157,104 @@ class _Reader:
         return out.test, out.train, out.gen, out.score
 
 
-def _refine_min(curve: _Reader, lo: float, hi: float, levels: int, sub: int) -> tuple[float, float]:
-    """Minimum of E_score in [lo, hi] (ln tau): ``levels`` nested ``sub``-point grids, then the vertex of
-    the parabola through the smallest value and its neighbours."""
-    for _ in range(levels):
-        x = np.linspace(lo, hi, sub)
-        y = curve(np.exp(x))[3]
-        k = min(max(int(np.argmin(y)), 1), sub - 2)
-        lo, hi = float(x[k - 1]), float(x[k + 1])
-    best = int(np.argmin(y))
-    d = x[1] - x[0]
-    y0, y1, y2 = float(y[k - 1]), float(y[k]), float(y[k + 1])
-    curv = y0 - 2.0 * y1 + y2
-    if best == k and curv > 0:
-        u = 0.5 * (y0 - y2) / curv  # vertex offset in units of d, |u| <= 1/2 when y1 is the minimum
-        return float(x[k] + u * d), y1 - 0.25 * (y0 - y2) * u
-    return float(x[best]), float(y[best])
+_FINE = np.linspace(-1.0, 1.0, 129)  # where the interpolants are scanned before polishing
 
 
-def _refine_crossings(curve: _Reader, brackets: list[tuple[int, float, float, float, bool]], levels: int,
-                      sub: int) -> list[float]:
-    """First crossings of levels by curve()[which] in brackets [lo, hi] of ln tau, all at once:
-    ``levels`` nested ``sub``-point grids each, then linear interpolation in ln tau (as
-    :func:`first_crossing`; its error is second order in the final spacing).
-    Each bracket is (which, lo, hi, level, above) with the crossing known to lie in [lo, hi]."""
-    spans = [(lo, hi) for _w, lo, hi, _l, _a in brackets]
-    out = [math.nan] * len(brackets)
-    for level_k in range(levels):
-        xs = [np.linspace(lo, hi, sub) for lo, hi in spans]
-        vals = curve(np.exp(np.concatenate(xs)))
-        for b, (which, _lo, _hi, level, above) in enumerate(brackets):
-            x = xs[b]
-            y = vals[which][b * sub:(b + 1) * sub]
-            hit = y > level if above else y <= level
-            j = max(int(np.argmax(hit)) if np.any(hit) else sub - 1, 1)
-            spans[b] = (float(x[j - 1]), float(x[j]))
-            if level_k == levels - 1:
-                tau, _ = first_crossing(np.exp(x[j - 1:j + 1]), y[j - 1:j + 1], level, above)
-                out[b] = math.exp(x[j]) if math.isnan(tau) else tau
-    return out
+@functools.lru_cache(maxsize=8)
+def _cheb_tables(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chebyshev points of the first kind on [-1, 1] (ascending), the matrix taking values there to
+    Chebyshev coefficients (discrete orthogonality) and the Chebyshev polynomials on ``_FINE``."""
+    theta = np.pi * (np.arange(m) + 0.5) / m
+    t = -np.cos(theta)
+    V = np.cos(np.arange(m)[None, :] * (np.pi - theta)[:, None])  # T_j(t_k) = cos(j (pi - theta_k))
+    to_coef = V.T * (2.0 / m)
+    to_coef[0] *= 0.5
+    fine = _cheb.chebvander(_FINE, m - 1)
+    return t, to_coef, fine
+
+
+def _cheb_nodes(lo: float, hi: float, m: int) -> np.ndarray:
+    """The m Chebyshev points of the first kind on [lo, hi], ascending."""
+    return 0.5 * (lo + hi) + 0.5 * (hi - lo) * _cheb_tables(m)[0]
+
+
+def _clenshaw(c: np.ndarray, t: float) -> float:
+    """sum_j c_j T_j(t) (Clenshaw's recurrence)."""
+    b1 = b2 = 0.0
+    for cj in c[:0:-1]:
+        b1, b2 = 2.0 * t * b1 - b2 + cj, b1
+    return float(t * b1 - b2 + c[0])
+
+
+class _Interp:
+    """The polynomial interpolant, in ln tau, of values at :func:`_cheb_nodes` (lo, hi, m)."""
+
+    def __init__(self, lo: float, hi: float, y: np.ndarray) -> None:
+        self.lo, self.hi = lo, hi
+        _t, to_coef, fine = _cheb_tables(y.size)
+        self.c = to_coef @ y
+        self.fine = fine @ self.c  # values on _FINE
+
+    def _x(self, t: float) -> float:
+        return 0.5 * (self.lo + self.hi) + 0.5 * (self.hi - self.lo) * t
+
+    def _t(self, x: float) -> float:
+        return (2.0 * x - self.lo - self.hi) / (self.hi - self.lo)
+
+    def __call__(self, x: float) -> float:
+        return _clenshaw(self.c, self._t(x))
+
+    def minimum(self) -> tuple[float, float]:
+        """(x, value) of the smallest value on [lo, hi]: the smallest of the scan, then Newton on the
+        derivative inside the neighbouring scan points."""
+        f = int(np.argmin(self.fine))
+        lo, hi = _FINE[max(f - 1, 0)], _FINE[min(f + 1, _FINE.size - 1)]
+        d1 = _cheb.chebder(self.c)
+        d2 = _cheb.chebder(d1)
+        t = float(_FINE[f])
+        for _ in range(4):
+            curv = _clenshaw(d2, t)
+            if not curv > 0:
+                break
+            t = min(max(t - _clenshaw(d1, t) / curv, lo), hi)
+        v = _clenshaw(self.c, t)
+        if v > self.fine[f]:
+            t, v = float(_FINE[f]), float(self.fine[f])
+        return self._x(t), v
+
+    def crossing(self, level: float, lo: float, hi: float) -> float:
+        """The first x in [lo, hi] where the interpolant equals ``level`` (the bracket inside [self.lo,
+        self.hi], with the level crossed in it): the first sign change on the scan, then regula falsi
+        (Illinois) to rounding; hi if rounding hides the crossing."""
+        t0, t1 = self._t(lo), self._t(hi)
+        inside = np.flatnonzero((_FINE > t0) & (_FINE < t1))
+        ts = np.concatenate([[t0], _FINE[inside], [t1]])
+        vs = np.concatenate([[_clenshaw(self.c, t0)], self.fine[inside], [_clenshaw(self.c, t1)]]) - level
+        change = np.flatnonzero(np.sign(vs[1:]) != np.sign(vs[0]))
+        if change.size == 0:
+            return hi
+        f = int(change[0]) + 1
+        a, b, fa, fb = float(ts[f - 1]), float(ts[f]), float(vs[f - 1]), float(vs[f])
+        side = 0
+        for _ in range(60):
+            if fb == fa:
+                break
+            c = (a * fb - b * fa) / (fb - fa)
+            fc = _clenshaw(self.c, c) - level
+            if fc == 0.0 or abs(b - a) < 1e-14:
+                a = b = c
+                break
+            if (fc > 0) == (fb > 0):
+                b, fb = c, fc
+                if side == -1:
+                    fa *= 0.5
+                side = -1
+            else:
+                a, fa = c, fc
+                if side == 1:
+                    fb *= 0.5
+                side = 1
+        return self._x(0.5 * (a + b))
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,7 +275,7 @@ def _read(eq: Equations, cst: Constants, extra: np.ndarray, thr: float, rel: boo
           grid: np.ndarray | None = None, ridge: float = 0.0) -> _Read:
     """tau_gen, tau_mem, the E_score minimum and L_gen(inf) of one setting (module notes), and the
     curves at ``extra`` tau (they follow the grid and inf in ``lc``)."""
-    per_decade, min_levels, min_sub, cross_levels, cross_sub = _PLANS[plan]
+    per_decade, m_min, m_cross = _PLANS[plan]
     if not refine:
         per_decade = 20
     grid = _grid(eq, cst, per_decade, ridge) if grid is None else grid
@@ -222,39 +287,68 @@ def _read(eq: Equations, cst: Constants, extra: np.ndarray, thr: float, rel: boo
     gen_inf = float(lc.gen[nc])
     lx = np.log(grid)
     k = int(np.argmin(score))
-    x_min, s_min = float(lx[k]), float(score[k])
-    if refine and 0 < k < nc - 1:
-        x_min, s_min = _refine_min(curve, float(lx[k - 1]), float(lx[k + 1]), min_levels, min_sub)
+    level = thr * gen_inf if rel else thr
+    hit = gen > level
+    j_mem = int(np.argmax(hit)) if np.any(hit) else -1
+    if not refine:
+        x_min, s_min = float(lx[k]), float(score[k])
+        xs, ys = np.append(lx[lx < x_min], x_min), np.append(score[lx < x_min], s_min)
+        tau_gen = first_crossing(np.exp(xs), ys, s_min * (1.0 + tol), above=False)[0]
+        tau_mem = math.nan if j_mem < 0 else first_crossing(grid, gen, level, above=True)[0]
+        return _Read(tau_gen=tau_gen, tau_mem=tau_mem, tau_min=math.exp(x_min), score_min=s_min,
+                     gen_inf=gen_inf, level=level, quad_error=curve.worst, grid=grid, lc=lc)
+    # one evaluation on Chebyshev points of every bracket: the minimum's (two grid intervals), tau_gen's
+    # at the grid minimum's level (the refined level is lower, so it may move right: checked below) and
+    # tau_mem's; then the interpolants give the minimum and the first crossings
+    spans: dict[str, tuple[float, float, int]] = {}
+    if 0 < k < nc - 1:
+        spans["min"] = (float(lx[k - 1]), float(lx[k + 1]), m_min)
+    j0 = int(np.argmax(score[:k + 1] <= score[k] * (1.0 + tol)))
+    if j0 > 0 and not (0 < k < nc - 1 and j0 >= k):
+        spans["gen"] = (float(lx[j0 - 1]), float(lx[j0]), m_cross)
+    if j_mem > 0:
+        spans["mem"] = (float(lx[j_mem - 1]), float(lx[j_mem]), m_cross)
+    interp = _interpolants(curve, spans)
+    if "min" in interp:
+        x_min, s_min = interp["min"].minimum()
+    else:
+        x_min, s_min = float(lx[k]), float(score[k])
     s_level = s_min * (1.0 + tol)
-    brackets = []
     xs = np.append(lx[lx < x_min], x_min)
     ys = np.append(score[lx < x_min], s_min)
     j = int(np.argmax(ys <= s_level))
-    tau_gen = float(np.exp(xs[0])) if j == 0 else math.nan
+    tau_gen = float(np.exp(xs[0]))
     if j > 0:
-        if refine:
-            brackets.append((3, float(xs[j - 1]), float(xs[j]), s_level, False))
-        else:
-            tau_gen = first_crossing(np.exp(xs), ys, s_level, above=False)[0]
-    level = thr * gen_inf if rel else thr
+        lo, hi = float(xs[j - 1]), float(xs[j])
+        covering = [f for f in (interp.get("gen"), interp.get("min"))
+                    if f is not None and f.lo <= lo and hi <= f.hi]
+        if not covering:  # the refined level moved the crossing out of the evaluated brackets
+            covering = [_interpolants(curve, {"gen": (lo, hi, m_cross)})["gen"]]
+        tau_gen = math.exp(covering[0].crossing(s_level, lo, hi))
     tau_mem = math.nan
-    hit = gen > level
-    if np.any(hit):
-        j = int(np.argmax(hit))
-        if j == 0:
-            tau_mem = float(grid[0])
-        elif refine:
-            brackets.append((2, float(lx[j - 1]), float(lx[j]), level, True))
-        else:
-            tau_mem = first_crossing(grid, gen, level, above=True)[0]
-    if brackets:
-        for (which, *_), root in zip(brackets, _refine_crossings(curve, brackets, cross_levels, cross_sub)):
-            if which == 3:
-                tau_gen = root
-            else:
-                tau_mem = root
+    if j_mem == 0:
+        tau_mem = float(grid[0])
+    elif j_mem > 0:
+        f = interp["mem"]
+        tau_mem = math.exp(f.crossing(level, f.lo, f.hi))
     return _Read(tau_gen=tau_gen, tau_mem=tau_mem, tau_min=math.exp(x_min), score_min=s_min, gen_inf=gen_inf,
                  level=level, quad_error=curve.worst, grid=grid, lc=lc)
+
+
+def _interpolants(curve: _Reader, spans: dict[str, tuple[float, float, int]]) -> dict[str, _Interp]:
+    """E_score ("min", "gen") or L_gen ("mem") interpolants on Chebyshev points of each span, by one
+    evaluation of the curves."""
+    if not spans:
+        return {}
+    xs = {name: _cheb_nodes(lo, hi, m) for name, (lo, hi, m) in spans.items()}
+    _test, _train, gen, score = curve(np.exp(np.concatenate(list(xs.values()))))
+    out = {}
+    start = 0
+    for name, x in xs.items():
+        y = (gen if name == "mem" else score)[start:start + x.size]
+        out[name] = _Interp(spans[name][0], spans[name][1], y)
+        start += x.size
+    return out
 
 
 @dataclass(frozen=True, eq=False)

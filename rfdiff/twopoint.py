@@ -276,20 +276,15 @@ def _march(eq: Equations, nodes: _ct.Nodes) -> tuple[_Pieces, int]:
     return _pieces(eq, nodes.zeta[nodes.upper], q, r, s), fallbacks
 
 
-def _to_all(x: np.ndarray, nodes: _ct.Nodes) -> np.ndarray:
-    """Values at all nodes from values at the upper-half nodes (conjugate partners by conjugation)."""
-    out = x[nodes.pair]
-    lower = np.ones(nodes.n, bool)
-    lower[nodes.upper] = False
-    out[lower] = np.conj(out[lower])
-    return out
-
-
 def _t_rows(eq: Equations, cst: Constants, nodes: _ct.Nodes, up: _Pieces) -> tuple[np.ndarray, np.ndarray]:
     """T_pop(z_i, z_j), i over the upper-half nodes, j over all nodes in the rule order ``nodes.order``
     (real and imaginary parts)."""
-    full = _Pieces(**{k: (None if v is None else _to_all(v, nodes)[nodes.order])
-                      for k, v in up.__dict__.items()})
+    def ordered(x: np.ndarray) -> np.ndarray:  # values at all nodes in rule order, lower ones conjugated
+        out = x[nodes.col_pair]
+        out[nodes.col_low] = np.conj(out[nodes.col_low])
+        return out
+
+    full = _Pieces(**{k: (None if v is None else ordered(v)) for k, v in up.__dict__.items()})
     sym = (nodes.up_pos, nodes.low_pos)
     if _is_isotropic(eq):
         y = float(eq.psi_p)

@@ -1,6 +1,7 @@
 """rfdiff.phases: the paper's three claims (tau_gen constant, tau_mem ∝ n, n* = p) on the limit curves."""
 
 import functools
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -297,3 +298,33 @@ def test_phase_diagram_with_ridge_matches_the_model():
     assert pd.tau_mem[0, 0] == pytest.approx(dyn.tau_mem_dyn, rel=1e-3)
     assert pd.n_star[0] == pytest.approx(rfdiff.n_star(64.0, 0.1, ridge=lam, accuracy=pd.accuracy), rel=1e-12)
     assert pd.ridge == lam
+
+
+@pytest.mark.parametrize("plan, rtol", [("map", 3e-5), ("precise", 1e-8)])
+@pytest.mark.parametrize("psi_p, psi_n", [(64.0, 8.0), (1e4, 30.0), (1e5, 1e3), (1.5, 1.2)])
+def test_reading_the_times_matches_brent_on_the_same_curves(plan, rtol, psi_p, psi_n):
+    # The times are read from polynomial interpolants on Chebyshev points of each grid bracket; here the
+    # same curves (same contour, certified to 1e-10) are minimised and solved by scipy's Brent methods to
+    # ~1e-10. The interpolation errors (phases._PLANS) are ~2e-7 (map, minimum) and ~3e-11 (precise) of
+    # the curves' scale; a crossing moves by that over the log-slope, measured up to ~1e-5 (map) and 3e-9
+    # (precise) relative in tau over these cells: rtol 3e-5 and 1e-8.
+    from scipy.optimize import brentq, minimize_scalar
+
+    from rfdiff.phases import _read
+
+    m = rfdiff.RFModel(psi_p, psi_n, 0.1)
+    r = _read(m.equations, m.constants, np.array([1e3]), 0.5, True, 0.05, 1e-10, "log", plan)
+
+    def f(x, which):
+        return float(getattr(r.lc.at([math.exp(x)]), which)[0])
+
+    x0 = math.log(r.tau_min)
+    xm = minimize_scalar(lambda x: f(x, "score"), bracket=(x0 - 0.3, x0, x0 + 0.3), tol=1e-10).x
+    s_min = f(xm, "score")
+    assert r.score_min == pytest.approx(s_min, rel=rtol)
+    xg = math.log(r.tau_gen)
+    tau_gen = math.exp(brentq(lambda x: f(x, "score") - 1.05 * s_min, xg - 0.5, min(xg + 0.5, xm)))
+    assert r.tau_gen == pytest.approx(tau_gen, rel=rtol)
+    xt = math.log(r.tau_mem)
+    tau_mem = math.exp(brentq(lambda x: f(x, "gen") - r.level, xt - 0.3, xt + 0.3, xtol=1e-13))
+    assert r.tau_mem == pytest.approx(tau_mem, rel=rtol)

@@ -21,6 +21,7 @@ Nodes carry both z (rounded to float64) and the exact offset zeta = z - s_t^2.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -76,14 +77,15 @@ class Nodes(Serializable):
         return int(self.z.size)
 
 
-def _assemble(ellipses: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Nodes:
-    """Index bookkeeping for a list of (z, zeta, weight) per ellipse of n (multiple of 8) nodes."""
+@functools.lru_cache(maxsize=64)
+def _bookkeeping(sizes: tuple[int, ...]) -> dict:
+    """Index bookkeeping of a union of ellipses of ``sizes`` nodes (multiples of 8), cached per sizes (the
+    arrays are read-only and shared between contours)."""
     upper, mult, pair, coarse, coarse_upper, coarse_mult, qmult = [], [], [], [], [], [], []
     quarter_all, half_only, rest = [], [], []
     base = 0
     pos0 = 0
-    for z, _zeta, _w in ellipses:
-        n = z.size
+    for n in sizes:
         half = n // 2
         k_up = np.arange(half + 1)
         m = np.full(half + 1, 2.0)
@@ -109,8 +111,8 @@ def _assemble(ellipses: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Node
     cmult[cu] = cm
     col_coarse = np.zeros(base, np.bool_)
     col_coarse[co] = True
-    quarter, half = np.concatenate(quarter_all), np.concatenate(half_only)
-    order = np.concatenate([quarter, half, np.concatenate(rest)])
+    quarter, half_nodes = np.concatenate(quarter_all), np.concatenate(half_only)
+    order = np.concatenate([quarter, half_nodes, np.concatenate(rest)])
     position = np.empty(base, np.int64)
     position[order] = np.arange(base)
     pair_all = np.concatenate(pair)
@@ -118,15 +120,31 @@ def _assemble(ellipses: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Node
     lower[up] = False
     low_pos = np.full(up.size, -1, np.int64)
     low_pos[pair_all[lower]] = position[lower]
-    return Nodes(
-        z=np.concatenate([e[0] for e in ellipses]), zeta=np.concatenate([e[1] for e in ellipses]),
-        weight=np.concatenate([e[2] for e in ellipses]), upper=up, mult=np.concatenate(mult),
-        pair=pair_all, coarse=co, coarse_upper=cu, coarse_mult=cm, cmult=cmult,
-        qmult=np.concatenate(qmult), col_coarse=col_coarse, order=order, up_pos=position[up],
-        low_pos=low_pos, col_pair=pair_all[order], col_low=lower[order],
-        n_quarter=int(quarter.size), n_half=int(quarter.size + half.size),
-        sizes=tuple(int(e[0].size) for e in ellipses),
-    )
+    out = dict(upper=up, mult=np.concatenate(mult), pair=pair_all, coarse=co, coarse_upper=cu, coarse_mult=cm,
+               cmult=cmult, qmult=np.concatenate(qmult), col_coarse=col_coarse, order=order,
+               up_pos=position[up], low_pos=low_pos, col_pair=pair_all[order], col_low=lower[order])
+    for v in out.values():
+        v.flags.writeable = False
+    out.update(n_quarter=int(quarter.size), n_half=int(quarter.size + half_nodes.size), sizes=tuple(sizes))
+    return out
+
+
+def _assemble(ellipses: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Nodes:
+    """Nodes from a list of (z, zeta, weight) per ellipse of n (multiple of 8) nodes."""
+    book = _bookkeeping(tuple(int(e[0].size) for e in ellipses))
+    if len(ellipses) == 1:
+        z, zeta, weight = ellipses[0]
+    else:
+        z, zeta, weight = (np.concatenate([e[i] for e in ellipses]) for i in range(3))
+    return Nodes(z=z, zeta=zeta, weight=weight, **book)
+
+
+@functools.lru_cache(maxsize=64)
+def _unit_roots(n: int) -> np.ndarray:
+    """e^{2 pi i k/n}, k = 0..n-1 (read-only, cached)."""
+    e = np.exp(2j * np.pi * np.arange(n) / n)
+    e.flags.writeable = False
+    return e
 
 
 def _symmetrise(z: np.ndarray) -> np.ndarray:
@@ -169,7 +187,7 @@ def log_ellipse(s2: float, upper_bound: float, n: int, angle: float = LOG_ANGLE)
     c, h = 0.5 * (lo + hi), 0.5 * (hi - lo)
     x = 2.0 * angle / h
     rho = 0.5 * (x + math.sqrt(x * x + 4.0))  # h (rho - 1/rho)/2 = angle
-    e = np.exp(2j * np.pi * np.arange(n) / n)
+    e = _unit_roots(n)
     u = 0.5 * h * (rho * e + 1.0 / (rho * e))  # log z - c
     u = _symmetrise(u)
     z = _symmetrise(np.exp(c + u))
@@ -191,7 +209,7 @@ def bernstein(s2: float, groups: list[tuple[float, float]], singular: list[float
         rho = ellipse_rho(lo, hi, singular)
         rho = max(rho, rho_min)
         c, h = 0.5 * (lo + hi), 0.5 * (hi - lo)
-        e = np.exp(2j * np.pi * np.arange(n) / n)
+        e = _unit_roots(n)
         zeta = _symmetrise(c + 0.5 * h * (rho * e + 1.0 / (rho * e)))
         weight = _symmetrise(0.5 * h * (rho * e - 1.0 / (rho * e)) / n)
         ellipses.append((s2 + zeta, zeta, weight))
