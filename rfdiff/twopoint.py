@@ -221,10 +221,11 @@ class Contour(Serializable):
     s : ndarray of complex
         s(z_j) of Theorem 3.1 at the upper-half nodes (``rule.upper``).
     T_re, T_im : ndarray
-        Real and imaginary parts of (1/Gamma_t^2)(1/d) Tr[R_i K R_j K_{Sigma_t}] for i over the upper-half
-        nodes and j over all nodes, the columns in the rule order ``rule.order`` (coarser rules first):
-        the two-point piece of the test loss (= (1/d) Tr[R_i K R_j K] for isotropic data). ``T`` is the
-        complex array with its columns in node order.
+        Real and imaginary parts, shape (2, m, m) over the m upper-half nodes in rule order
+        (``rule.up_rule``, coarser rules first), of T_pop(z1, z2) = (1/Gamma_t^2)(1/d) Tr[R_1 K R_2
+        K_{Sigma_t}] (= (1/d) Tr[R_1 K R_2 K] for isotropic data), the two-point piece of the test loss:
+        [0] at (z_a, z_b) and [1] at (z_a, conj z_b), upper triangles b >= a (symmetry gives the rest).
+        ``T`` is the complex array of rows over the upper nodes and columns over all nodes.
     mass : float
         -sum_j weight_j s_j, the mass of nu_s seen by the contour (1 when it encloses all of it).
     fallbacks : int
@@ -242,10 +243,8 @@ class Contour(Serializable):
 
     @property
     def T(self) -> np.ndarray:
-        """T_re + i T_im, rows the upper-half nodes, columns all nodes in node order."""
-        out = np.empty(self.T_re.shape, np.complex128)
-        out[:, self.rule.order] = self.T_re + 1j * self.T_im
-        return out
+        """T_pop(z_i, z_j), rows the upper-half nodes (``rule.upper``), columns all nodes in node order."""
+        return _rows_from_triangles(self.rule, self.T_re + 1j * self.T_im)
 
     @property
     def n(self) -> int:
@@ -276,24 +275,36 @@ def _march(eq: Equations, nodes: _ct.Nodes) -> tuple[_Pieces, int]:
     return _pieces(eq, nodes.zeta[nodes.upper], q, r, s), fallbacks
 
 
-def _t_rows(eq: Equations, cst: Constants, nodes: _ct.Nodes, up: _Pieces) -> tuple[np.ndarray, np.ndarray]:
-    """T_pop(z_i, z_j), i over the upper-half nodes, j over all nodes in the rule order ``nodes.order``
-    (real and imaginary parts)."""
-    def ordered(x: np.ndarray) -> np.ndarray:  # values at all nodes in rule order, lower ones conjugated
-        out = x[nodes.col_pair]
-        out[nodes.col_low] = np.conj(out[nodes.col_low])
-        return out
-
-    full = _Pieces(**{k: (None if v is None else ordered(v)) for k, v in up.__dict__.items()})
-    sym = (nodes.up_pos, nodes.low_pos)
+def _t_triangles(eq: Equations, cst: Constants, nodes: _ct.Nodes, up: _Pieces
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The triangles T_pop(z_a, z_b), T_pop(z_a, conj z_b), b >= a, over the upper nodes in rule order
+    (real and imaginary parts, :func:`rfdiff._numerics.twopoint.iso_triangles`)."""
+    u = nodes.up_rule
+    pc = _Pieces(**{k: (None if v is None else np.ascontiguousarray(v[u])) for k, v in up.__dict__.items()})
     if _is_isotropic(eq):
         y = float(eq.psi_p)
-        return _tp.iso_rows(full.w, full.p, full.beta, full.delta, *sym, y, y / eq.psi_n,
-                            float(eq.a2e * eq.data_values[0]), float(eq.v2), _mp.moments(y))
+        return _tp.iso_triangles(pc.w, pc.p, pc.beta, pc.delta, nodes.real_rule, y, y / eq.psi_n,
+                                 float(eq.a2e * eq.data_values[0]), float(eq.v2), _mp.moments(y))
     wk, ws = cst.delta / cst.gamma2, math.exp(-2.0 * cst.t) / cst.gamma2
-    return _tp.aniso_rows(full.q, full.delta, np.ascontiguousarray(full.h), np.ascontiguousarray(full.g),
-                          *sym, eq.pi, eq.lam, float(eq.psi_p), float(eq.psi_n), float(eq.v2),
-                          float(eq.a2e), wk, ws)
+    return _tp.aniso_triangles(pc.q, pc.delta, pc.h, pc.g, nodes.real_rule, eq.pi, eq.lam, float(eq.psi_p),
+                               float(eq.psi_n), float(eq.v2), float(eq.a2e), wk, ws)
+
+
+def _rows_from_triangles(nodes: _ct.Nodes, tri: np.ndarray) -> np.ndarray:
+    """T at (upper node, any node), rows in ``nodes.upper`` order and columns in node order, from the
+    triangles of :func:`_t_triangles` by T(z1, z2) = T(z2, z1), T(conj z1, conj z2) = conj T(z1, z2)."""
+    A = np.triu(tri[0]) + np.triu(tri[0], 1).T
+    B = np.triu(tri[1]) + np.conj(np.triu(tri[1], 1).T)
+    real = nodes.real_rule
+    B[real] = np.conj(A[real])  # a real row: T(z_a, conj z_b) = conj T(z_a, z_b)
+    rank = np.empty_like(nodes.up_rule)
+    rank[nodes.up_rule] = np.arange(rank.size)  # upper index -> rule position
+    out = np.empty((rank.size, nodes.n), np.complex128)
+    lower = np.ones(nodes.n, bool)
+    lower[nodes.upper] = False
+    out[:, nodes.upper] = A[np.ix_(rank, rank)]
+    out[:, lower] = B[np.ix_(rank, rank[nodes.pair[lower]])]
+    return out
 
 
 #: ln(1/accuracy) margin of the components strategy's node estimate
@@ -418,7 +429,7 @@ def contour(eq: Equations, cst: Constants, *, strategy: Strategy = "log", n: int
     else:
         raise ValueError(f"strategy must be 'log' or 'components', got {strategy!r}")
     up, fallbacks = _march(eq, nodes)
-    T_re, T_im = _t_rows(eq, cst, nodes, up)
+    T_re, T_im = _t_triangles(eq, cst, nodes, up)
     mass = float(-(nodes.mult * nodes.weight[nodes.upper] * up.s).sum().real)
     return Contour(equations=eq, strategy=strategy, rule=nodes, s=up.s, T_re=T_re, T_im=T_im, mass=mass,
                    fallbacks=fallbacks)

@@ -48,6 +48,9 @@ class Nodes(Serializable):
     low_pos : per upper node, the position in ``order`` of its conjugate partner (-1 on the real axis).
     col_pair : per position in ``order``, the upper node (index into ``upper``) it is or is the conjugate of.
     col_low : per position in ``order``, whether the node is a lower-half one (the conjugate of an upper).
+    up_rule : the upper nodes (indices into ``upper``) in rule order: the ``nq_up`` of the n/4 rule, then
+        the other ``nh_up - nq_up`` of the n/2 rule, then the rest.
+    real_rule : per upper node in rule order, whether it lies on the real axis (its own conjugate).
     sizes : nodes per ellipse.
     """
 
@@ -68,8 +71,12 @@ class Nodes(Serializable):
     low_pos: np.ndarray
     col_pair: np.ndarray
     col_low: np.ndarray
+    up_rule: np.ndarray
+    real_rule: np.ndarray
     n_quarter: int
     n_half: int
+    nq_up: int
+    nh_up: int
     sizes: tuple[int, ...]
 
     @property
@@ -120,12 +127,16 @@ def _bookkeeping(sizes: tuple[int, ...]) -> dict:
     lower[up] = False
     low_pos = np.full(up.size, -1, np.int64)
     low_pos[pair_all[lower]] = position[lower]
+    up_rule = np.argsort(position[up], kind="stable")  # upper nodes: n/4 rule, other n/2 rule, rest
+    qm = np.concatenate(qmult)
     out = dict(upper=up, mult=np.concatenate(mult), pair=pair_all, coarse=co, coarse_upper=cu, coarse_mult=cm,
-               cmult=cmult, qmult=np.concatenate(qmult), col_coarse=col_coarse, order=order,
-               up_pos=position[up], low_pos=low_pos, col_pair=pair_all[order], col_low=lower[order])
+               cmult=cmult, qmult=qm, col_coarse=col_coarse, order=order,
+               up_pos=position[up], low_pos=low_pos, col_pair=pair_all[order], col_low=lower[order],
+               up_rule=up_rule, real_rule=low_pos[up_rule] < 0)
     for v in out.values():
         v.flags.writeable = False
-    out.update(n_quarter=int(quarter.size), n_half=int(quarter.size + half_nodes.size), sizes=tuple(sizes))
+    out.update(n_quarter=int(quarter.size), n_half=int(quarter.size + half_nodes.size),
+               nq_up=int(np.count_nonzero(qm)), nh_up=int(np.count_nonzero(cmult)), sizes=tuple(sizes))
     return out
 
 

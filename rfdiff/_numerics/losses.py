@@ -29,7 +29,8 @@ from .contours import Nodes
 def _f(z, a, ridge):
     """(e^{-a (z + ridge)} - 1)/(z + ridge), complex z; a = inf gives -1/(z + ridge), a = 0 gives 0.
 
-    expm1 of x + iy as expm1(x) cos y - 2 sin(y/2)^2 + i e^x sin y: no cancellation for small |x + iy|.
+    expm1 of x + iy as expm1(x) cos y - 2 sin(y/2)^2 + i e^x sin y, with cos y = 1 - 2 sin(y/2)^2 and
+    sin y = 2 sin(y/2) cos(y/2): no cancellation for small |x + iy|.
     """
     zr = z + ridge
     if math.isinf(a):
@@ -37,7 +38,9 @@ def _f(z, a, ridge):
     x = -a * zr
     e = math.expm1(x.real)
     sh = math.sin(0.5 * x.imag)
-    em1 = complex(e * math.cos(x.imag) - 2.0 * sh * sh, (e + 1.0) * math.sin(x.imag))
+    ch = math.cos(0.5 * x.imag)
+    s2 = 2.0 * sh * sh
+    em1 = complex(e * (1.0 - s2) - s2, (e + 1.0) * 2.0 * sh * ch)
     return em1 / zr
 
 
@@ -76,62 +79,96 @@ def _dot(tr, ti, fr, fi, ar, ai):
     return ar, ai
 
 
-@numba.njit(cache=True, fastmath={"reassoc", "contract"})
-def _quadratic(Tr, Ti, Fr, Fi, up_pos, mult, cmult, qmult, nq, nh):
-    """sum_ij F_i T_ij F_j for each row k of F (K x n, columns in the rule order of ``Nodes.order``) by
-    the n-, n/2- and n/4-node rules: the columns of the coarser rules come first, so their row sums are
-    prefixes of the full one; rows are the upper nodes with their multiplicities in each rule (F doubled
-    in the n/2 rule, quadrupled in the n/4 rule).
+@numba.njit(cache=True, fastmath={"reassoc", "contract"}, inline="always")
+def _dot2(ar_, ai_, br_, bi_, fr, fi, sar, sai, sbr, sbi):
+    """(sar, sai) + sum_j A_j F_j and (sbr, sbi) + sum_j B_j conj F_j over contiguous slices, F loaded once."""
+    for j in range(fr.shape[0]):
+        sar += ar_[j] * fr[j] - ai_[j] * fi[j]
+        sai += ar_[j] * fi[j] + ai_[j] * fr[j]
+        sbr += br_[j] * fr[j] + bi_[j] * fi[j]
+        sbi += bi_[j] * fr[j] - br_[j] * fi[j]
+    return sar, sai, sbr, sbi
 
-    Reassociation only (no NaN/inf assumptions): it lets the length-n dot products vectorise.
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _quadratic(Tr, Ti, Fr, Fi, real, nq, nh):
+    """sum_ij F_i T_ij F_j over all nodes, for each row k of F (K x n, at the upper nodes in rule order),
+    by the n-, n/2- and n/4-node rules (rows 0, 1, 2 of the result), from the triangles of
+    :func:`rfdiff._numerics.twopoint.iso_triangles` (A_ab = T(z_a, z_b), B_ab = T(z_a, conj z_b)).
+
+    With F(conj z) = conj F(z), T symmetric and B Hermitian, the sum over all ordered pairs of nodes is
+    sum_ab [c_A Re(F_a A_ab F_b) + c_B Re(F_a B_ab conj F_b)] over upper pairs, c_A = 2 - r_a r_b and
+    c_B = 2 (1 - r_a)(1 - r_b) (r: on the real axis), each off-diagonal pair taken twice from b > a. The
+    sub-rules are the leading nq (nh) nodes with F doubled (quadrupled): prefixes of the row sums.
+
+    Reassociation only (no NaN/inf assumptions): it lets the dot products vectorise.
     """
-    n_up = Tr.shape[0]
+    n = Tr.shape[1]
     K = Fr.shape[0]
-    q = np.zeros(K)
-    q_h = np.zeros(K)
-    q_q = np.zeros(K)
-    for i in range(n_up):
-        ii = up_pos[i]
+    q = np.zeros((3, K))
+    ends = (n, nh, nq)
+    scale = (1.0, 4.0, 16.0)
+    for a in range(n):
+        ra = real[a]
         for k in range(K):
-            ar, ai = _dot(Tr[i, :nq], Ti[i, :nq], Fr[k, :nq], Fi[k, :nq], 0.0, 0.0)
-            q_q[k] += 16.0 * qmult[i] * (Fr[k, ii] * ar - Fi[k, ii] * ai)
-            ar, ai = _dot(Tr[i, nq:nh], Ti[i, nq:nh], Fr[k, nq:nh], Fi[k, nq:nh], ar, ai)
-            q_h[k] += 4.0 * cmult[i] * (Fr[k, ii] * ar - Fi[k, ii] * ai)
-            ar, ai = _dot(Tr[i, nh:], Ti[i, nh:], Fr[k, nh:], Fi[k, nh:], ar, ai)
-            q[k] += mult[i] * (Fr[k, ii] * ar - Fi[k, ii] * ai)
-    return q, q_h, q_q
+            far = Fr[k, a]
+            fai = Fi[k, a]
+            # diagonal terms: A_aa F_a^2, B_aa |F_a|^2
+            dA = Tr[0, a, a] * (far * far - fai * fai) - Ti[0, a, a] * 2.0 * far * fai
+            dB = 0.0 if ra else Tr[1, a, a] * (far * far + fai * fai)
+            sar = 0.0
+            sai = 0.0
+            sbr = 0.0
+            sbi = 0.0
+            lo = a + 1
+            for r in range(2, -1, -1):  # n/4 rule's end first: prefixes
+                hi = max(ends[r], lo)
+                if ra:
+                    sar, sai = _dot(Tr[0, a, lo:hi], Ti[0, a, lo:hi], Fr[k, lo:hi], Fi[k, lo:hi], sar, sai)
+                else:
+                    sar, sai, sbr, sbi = _dot2(Tr[0, a, lo:hi], Ti[0, a, lo:hi], Tr[1, a, lo:hi], Ti[1, a, lo:hi],
+                                               Fr[k, lo:hi], Fi[k, lo:hi], sar, sai, sbr, sbi)
+                lo = hi
+                if a >= ends[r]:
+                    continue
+                v = 2.0 * dA + 4.0 * (far * sar - fai * sai)
+                if not ra:
+                    v += 2.0 * dB + 4.0 * (far * sbr - fai * sbi)
+                q[r, k] += scale[r] * v
+    # pairs of real nodes have c_A = 1, not 2
+    for a in range(n):
+        if not real[a]:
+            continue
+        for b in range(a, n):
+            if not real[b]:
+                continue
+            w = 1.0 if b == a else 2.0
+            for k in range(K):
+                v = w * (Tr[0, a, b] * (Fr[k, a] * Fr[k, b] - Fi[k, a] * Fi[k, b])
+                         - Ti[0, a, b] * (Fr[k, a] * Fi[k, b] + Fi[k, a] * Fr[k, b]))
+                for r in range(3):
+                    if b < ends[r]:
+                        q[r, k] -= scale[r] * v
+    return q
 
 
 @numba.njit(cache=True)
-def _kernel(z, w, order, s_up, upper, up_pos, col_pair, col_low, mult, cmult, qmult, nq, nh, Tr, Ti, a, ridge,
-            psi_p, c2, mu1sq, mustar2):
-    n_up, n_all = Tr.shape
+def _kernel(z, w, s, mult, cmult, qmult, real, nq, nh, Tr, Ti, a, ridge, psi_p, c2, mu1sq, mustar2):
+    n = z.shape[0]
     K = a.shape[0]
-    Fr = np.empty((K, n_all))
-    Fi = np.empty((K, n_all))
-    for j in range(n_all):  # F at the upper nodes, then F(conj z) = conj F(z)
-        if not col_low[j]:
-            jj = order[j]
-            for k in range(K):
-                F = w[jj] * _f(z[jj], a[k], ridge)
-                Fr[k, j] = F.real
-                Fi[k, j] = F.imag
-    for j in range(n_all):
-        if col_low[j]:
-            jj = up_pos[col_pair[j]]
-            for k in range(K):
-                Fr[k, j] = Fr[k, jj]
-                Fi[k, j] = -Fi[k, jj]
-    # one-point sums over the upper nodes, by the three rules (weights x1, x2, x4)
+    Fr = np.empty((K, n))
+    Fi = np.empty((K, n))
+    # F = w f at the upper nodes and the one-point sums over them, by the three rules (weights x1, x2, x4)
     one = np.zeros((3, 3, K))  # [rule][k2, k1, tr][tau]
-    for i in range(n_up):
-        ii = upper[i]
-        jj = up_pos[i]
-        ws = w[ii] * s_up[i]
-        zi = z[ii]
+    for i in range(n):
+        ws = w[i] * s[i]
+        zi = z[i]
         rule_w = (mult[i], 2.0 * cmult[i], 4.0 * qmult[i])
         for k in range(K):
-            f = complex(Fr[k, jj], Fi[k, jj]) / w[ii]
+            f = _f(zi, a[k], ridge)
+            F = w[i] * f
+            Fr[k, i] = F.real
+            Fi[k, i] = F.imag
             chi = f * (f * zi + 2.0)
             v2 = (ws * f * f).real
             v1 = (ws * f).real
@@ -141,7 +178,7 @@ def _kernel(z, w, order, s_up, upper, up_pos, col_pair, col_low, mult, cmult, qm
                     one[r, 0, k] += rule_w[r] * v2
                     one[r, 1, k] += rule_w[r] * v1
                     one[r, 2, k] += rule_w[r] * vt
-    quad = _quadratic(Tr, Ti, Fr, Fi, up_pos, mult, cmult, qmult, nq, nh)
+    quad = _quadratic(Tr, Ti, Fr, Fi, real, nq, nh)
     test = np.empty((3, K))
     train = np.empty((3, K))
     for r in range(3):
@@ -150,7 +187,7 @@ def _kernel(z, w, order, s_up, upper, up_pos, col_pair, col_low, mult, cmult, qm
                 test[r, k] = train[r, k] = 1.0
                 continue
             lin = mustar2 * one[r, 0, k] + 2.0 * one[r, 1, k]
-            test[r, k] = 1.0 + c2 * (mu1sq * quad[r][k] - psi_p * lin)
+            test[r, k] = 1.0 + c2 * (mu1sq * quad[r, k] - psi_p * lin)
             train[r, k] = 1.0 - c2 * psi_p * one[r, 2, k]
     err = np.empty(K)
     for k in range(K):
@@ -167,11 +204,12 @@ def assemble(nodes: Nodes, s_up: np.ndarray, T_re: np.ndarray, T_im: np.ndarray,
     ``error`` is the largest :func:`error_estimate` of L_test, L_train and L_gen = L_test - L_train from
     the n/2- and n/4-node rules on the same ellipses (every other and every fourth node).
 
-    ``s_up``: s at the upper nodes; ``T_re``, ``T_im``: T_pop(z_i, z_j), i over the upper nodes, j over all
-    nodes in the order ``nodes.order``.
+    ``s_up``: s at the upper nodes; ``T_re``, ``T_im``: the triangles of T_pop over the upper nodes in rule
+    order (``nodes.up_rule``; :func:`rfdiff._numerics.twopoint.iso_triangles`).
     """
-    return _kernel(nodes.z, nodes.weight, nodes.order, np.ascontiguousarray(s_up), nodes.upper, nodes.up_pos,
-                   nodes.col_pair, nodes.col_low, nodes.mult, nodes.cmult, nodes.qmult, nodes.n_quarter,
-                   nodes.n_half, T_re, T_im,
+    r = nodes.upper[nodes.up_rule]
+    u = nodes.up_rule
+    return _kernel(nodes.z[r], nodes.weight[r], np.ascontiguousarray(s_up[u]), nodes.mult[u], nodes.cmult[u],
+                   nodes.qmult[u], nodes.real_rule, nodes.nq_up, nodes.nh_up, T_re, T_im,
                    np.ascontiguousarray(a, dtype=np.float64), float(ridge), float(psi_p), float(c2),
                    float(mu1sq), float(mustar2))

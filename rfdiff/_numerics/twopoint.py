@@ -84,51 +84,28 @@ def _iso_value(w1, p1, big1, ib1, iw1, dl1, w2, p2, big2, ib2, iw2, dl2, y, gamm
 
 
 @numba.njit(cache=True)
-def _fill(U, L, up_pos, low_pos, n):
-    """Rows over the upper nodes, columns over all n nodes (positions ``up_pos``, ``low_pos``), from the
-    upper triangles U[a, b] = T(z_a, z_b), L[a, b] = T(z_a, conj z_b), b >= a, by T(z1, z2) = T(z2, z1)
-    and T(conj z1, conj z2) = conj T(z1, z2): T(z_a, conj z_b) = conj L[b, a] for b < a, and
-    conj U[a, b] when z_a is real."""
-    n_up = U.shape[0]
-    out_r = np.empty((n_up, n))
-    out_i = np.empty((n_up, n))
-    for a in range(n_up):
-        real_a = low_pos[a] < 0
-        for b in range(n_up):
-            u = U[a, b] if b >= a else U[b, a]
-            out_r[a, up_pos[b]] = u.real
-            out_i[a, up_pos[b]] = u.imag
-            if low_pos[b] >= 0:
-                if b >= a:
-                    v = L[a, b]
-                elif real_a:
-                    v = np.conj(u)
-                else:
-                    v = np.conj(L[b, a])
-                out_r[a, low_pos[b]] = v.real
-                out_i[a, low_pos[b]] = v.imag
-    return out_r, out_i
-
-
-@numba.njit(cache=True)
-def iso_rows(w, p, beta, delta, up_pos, low_pos, y, gamma, A, v2, mom):
-    """T(z_i, z_j) for i over the upper nodes (positions ``up_pos`` of the node arrays, their conjugates at
-    ``low_pos``) and all j (isotropic), as real and imaginary parts: the two upper triangles evaluated
-    (contiguous, vectorisable loops), the rest by symmetry (:func:`_fill`)."""
+def iso_triangles(w, p, beta, delta, real, y, gamma, A, v2, mom):
+    """T(z_a, z_b) and T(z_a, conj z_b) for b >= a over the upper nodes (isotropic), as real and imaginary
+    parts of shape (2, n, n); entries below the diagonal are zero, and so are the second ones for real z_b
+    (conj z_b = z_b is no separate node). T(z1, z2) = T(z2, z1) and T(conj z1, conj z2) = conj T(z1, z2)
+    give every other entry (docs/twopoint.md §3)."""
     big, ib, iw, dl = _iso_nodes(w, beta, delta, y)
-    n_up = up_pos.shape[0]
-    wu, pu, bu, ibu, iwu, dlu = w[up_pos], p[up_pos], big[up_pos], ib[up_pos], iw[up_pos], dl[up_pos]
-    wl, pl, ibl, iwl, dll = np.conj(wu), np.conj(pu), np.conj(ibu), np.conj(iwu), np.conj(dlu)
-    U = np.empty((n_up, n_up), np.complex128)
-    L = np.empty((n_up, n_up), np.complex128)
-    for a in range(n_up):
-        for b in range(a, n_up):
-            U[a, b] = _iso_value(wu[a], pu[a], bu[a], ibu[a], iwu[a], dlu[a],
-                                 wu[b], pu[b], bu[b], ibu[b], iwu[b], dlu[b], y, gamma, A, v2, mom)
-        for b in range(a, n_up):
-            L[a, b] = _iso_value(wu[a], pu[a], bu[a], ibu[a], iwu[a], dlu[a],
-                                 wl[b], pl[b], bu[b], ibl[b], iwl[b], dll[b], y, gamma, A, v2, mom)
-    return _fill(U, L, up_pos, low_pos, w.shape[0])
+    wl, pl, ibl, iwl, dll = np.conj(w), np.conj(p), np.conj(ib), np.conj(iw), np.conj(dl)
+    n = w.shape[0]
+    out_r = np.zeros((2, n, n))
+    out_i = np.zeros((2, n, n))
+    for a in range(n):
+        for b in range(a, n):
+            v = _iso_value(w[a], p[a], big[a], ib[a], iw[a], dl[a], w[b], p[b], big[b], ib[b], iw[b], dl[b],
+                           y, gamma, A, v2, mom)
+            out_r[0, a, b] = v.real
+            out_i[0, a, b] = v.imag
+        for b in range(a, n):
+            v = _iso_value(w[a], p[a], big[a], ib[a], iw[a], dl[a],
+                           wl[b], pl[b], big[b], ibl[b], iwl[b], dll[b], y, gamma, A, v2, mom)
+            out_r[1, a, b] = 0.0 if real[b] else v.real
+            out_i[1, a, b] = 0.0 if real[b] else v.imag
+    return out_r, out_i
 
 
 @numba.njit(cache=True)
@@ -178,24 +155,27 @@ def aniso_pair(q1, dl1, h1, g1, q2, dl2, h2, g2, pi, lam, pp, pn, v2, kap):
 
 
 @numba.njit(cache=True)
-def aniso_rows(q, dl, h, g, up_pos, low_pos, pi, lam, pp, pn, v2, kap, wk, ws):
-    """wk T_KK + ws T_KKSigma for i over the upper nodes (positions ``up_pos``, conjugates at ``low_pos``)
-    and all j (any discrete rho_Sigma), real and imaginary parts: two upper triangles, the rest by
-    symmetry (:func:`_fill`)."""
-    n_up = up_pos.shape[0]
-    qu, dlu, hu, gu = q[up_pos], dl[up_pos], h[up_pos], g[up_pos]
-    ql, dll, hl, gl = np.conj(qu), np.conj(dlu), np.conj(hu), np.conj(gu)
-    U = np.empty((n_up, n_up), np.complex128)
-    L = np.empty((n_up, n_up), np.complex128)
-    for a in range(n_up):
-        for b in range(a, n_up):
-            t_kk, t_ks = aniso_pair(qu[a], dlu[a], hu[a], gu[a], qu[b], dlu[b], hu[b], gu[b],
+def aniso_triangles(q, dl, h, g, real, pi, lam, pp, pn, v2, kap, wk, ws):
+    """wk T_KK + ws T_KKSigma at (z_a, z_b) and (z_a, conj z_b), b >= a, over the upper nodes (any discrete
+    rho_Sigma), in the layout of :func:`iso_triangles`."""
+    ql, dll, hl, gl = np.conj(q), np.conj(dl), np.conj(h), np.conj(g)
+    n = q.shape[0]
+    out_r = np.zeros((2, n, n))
+    out_i = np.zeros((2, n, n))
+    for a in range(n):
+        for b in range(a, n):
+            t_kk, t_ks = aniso_pair(q[a], dl[a], h[a], g[a], q[b], dl[b], h[b], g[b],
                                     pi, lam, pp, pn, v2, kap)
-            U[a, b] = wk * t_kk + ws * t_ks
-            t_kk, t_ks = aniso_pair(qu[a], dlu[a], hu[a], gu[a], ql[b], dll[b], hl[b], gl[b],
-                                    pi, lam, pp, pn, v2, kap)
-            L[a, b] = wk * t_kk + ws * t_ks
-    return _fill(U, L, up_pos, low_pos, q.shape[0])
+            v = wk * t_kk + ws * t_ks
+            out_r[0, a, b] = v.real
+            out_i[0, a, b] = v.imag
+            if not real[b]:
+                t_kk, t_ks = aniso_pair(q[a], dl[a], h[a], g[a], ql[b], dll[b], hl[b], gl[b],
+                                        pi, lam, pp, pn, v2, kap)
+                v = wk * t_kk + ws * t_ks
+                out_r[1, a, b] = v.real
+                out_i[1, a, b] = v.imag
+    return out_r, out_i
 
 
 @numba.njit(cache=True)
