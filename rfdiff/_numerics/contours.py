@@ -5,10 +5,10 @@ n nodes (n a multiple of 8) at angles 2 pi k/n, k = 0..n-1, so that node n - k i
 k. Integrands here satisfy F(conj z) = conj F(z), so only the upper half (k = 0..n/2, both ends real) is
 ever evaluated; ``upper`` lists those nodes and ``mult`` their multiplicity in a real-valued sum (1 on
 the real axis, 2 otherwise). Every other node (k even) forms the n/2-point rule on the same ellipses
-(``coarse``) and every fourth node (k = 0 mod 4) the n/4-point rule; the three rules give the error
-estimate of the n-node rule (:func:`rfdiff._numerics.losses.error_estimate`). ``order`` lists all nodes
-with the n/4-rule nodes first, then the other n/2-rule nodes, then the rest, so that a sum over the
-columns of a two-point matrix stored in that order gives the three rules as prefix sums.
+(multiplicities ``cmult``) and every fourth node (k = 0 mod 4) the n/4-point rule (``qmult``); the
+three rules give the error estimate of the n-node rule (:func:`rfdiff._numerics.losses.error_estimate`). ``up_rule`` lists the
+upper nodes with those of the n/4 rule first, then the other n/2-rule nodes, then the rest, so that
+sums over a two-point matrix stored in that order give the three rules as prefix sums.
 
 * :func:`log_ellipse` — one ellipse in log z with foci log s_t^2 and log (upper bound): encloses the whole
   spectrum of U without locating it (U >= s_t^2 I); the atom at s_t^2 is no singularity of the
@@ -37,19 +37,10 @@ class Nodes(Serializable):
     z, zeta, weight : all nodes, their offsets z - s_t^2 and dz/(2 pi i).
     upper : indices (into all nodes) of the upper-half nodes; mult : their multiplicities.
     pair : for every node, the position in ``upper`` of itself or of its conjugate.
-    coarse : indices of the nodes of the n/2-point rule; coarse_upper : positions in ``upper`` of its
-        upper-half nodes; coarse_mult : their multiplicities.
     cmult : per upper node, its multiplicity in the n/2-point rule (0 if not a node of it).
     qmult : per upper node, its multiplicity in the n/4-point rule (0 if not a node of it).
-    col_coarse : per node, whether it is a node of the n/2-point rule.
-    order : all nodes, those of the n/4 rule first (``n_quarter`` of them), then the other nodes of the
-        n/2 rule (up to ``n_half``), then the rest.
-    up_pos : per upper node, its position in ``order``.
-    low_pos : per upper node, the position in ``order`` of its conjugate partner (-1 on the real axis).
-    col_pair : per position in ``order``, the upper node (index into ``upper``) it is or is the conjugate of.
-    col_low : per position in ``order``, whether the node is a lower-half one (the conjugate of an upper).
-    up_rule : the upper nodes (indices into ``upper``) in rule order: the ``nq_up`` of the n/4 rule, then
-        the other ``nh_up - nq_up`` of the n/2 rule, then the rest.
+    up_rule : the upper nodes (positions in ``upper``) in rule order: the ``nq_up`` of the n/4 rule, then
+        the other ``nh_up - nq_up`` of the n/2 rule, then the rest (sub-rule sums are prefix sums).
     real_rule : per upper node in rule order, whether it lies on the real axis (its own conjugate).
     sizes : nodes per ellipse.
     """
@@ -60,21 +51,10 @@ class Nodes(Serializable):
     upper: np.ndarray
     mult: np.ndarray
     pair: np.ndarray
-    coarse: np.ndarray
-    coarse_upper: np.ndarray
-    coarse_mult: np.ndarray
     cmult: np.ndarray
     qmult: np.ndarray
-    col_coarse: np.ndarray
-    order: np.ndarray
-    up_pos: np.ndarray
-    low_pos: np.ndarray
-    col_pair: np.ndarray
-    col_low: np.ndarray
     up_rule: np.ndarray
     real_rule: np.ndarray
-    n_quarter: int
-    n_half: int
     nq_up: int
     nh_up: int
     sizes: tuple[int, ...]
@@ -88,8 +68,7 @@ class Nodes(Serializable):
 def _bookkeeping(sizes: tuple[int, ...]) -> dict:
     """Index bookkeeping of a union of ellipses of ``sizes`` nodes (multiples of 8), cached per sizes (the
     arrays are read-only and shared between contours)."""
-    upper, mult, pair, coarse, coarse_upper, coarse_mult, qmult = [], [], [], [], [], [], []
-    quarter_all, half_only, rest = [], [], []
+    upper, mult, pair, rank = [], [], [], []
     base = 0
     pos0 = 0
     for n in sizes:
@@ -101,42 +80,22 @@ def _bookkeeping(sizes: tuple[int, ...]) -> dict:
         mult.append(m)
         k = np.arange(n)
         pair.append(pos0 + np.where(k <= half, k, n - k))
-        coarse.append(base + np.arange(0, n, 2))
-        coarse_upper.append(pos0 + k_up[::2])
-        coarse_mult.append(m[::2])
-        qmult.append(np.where(k_up % 4 == 0, m, 0.0))
-        quarter_all.append(base + k[k % 4 == 0])
-        half_only.append(base + k[k % 4 == 2])
-        rest.append(base + k[k % 2 == 1])
+        rank.append(np.where(k_up % 4 == 0, 0, np.where(k_up % 2 == 0, 1, 2)))  # n/4, n/2, n rule
         base += n
         pos0 += half + 1
-    up = np.concatenate(upper)
-    cu = np.concatenate(coarse_upper)
-    cm = np.concatenate(coarse_mult)
-    co = np.concatenate(coarse)
-    cmult = np.zeros(up.size)
-    cmult[cu] = cm
-    col_coarse = np.zeros(base, np.bool_)
-    col_coarse[co] = True
-    quarter, half_nodes = np.concatenate(quarter_all), np.concatenate(half_only)
-    order = np.concatenate([quarter, half_nodes, np.concatenate(rest)])
-    position = np.empty(base, np.int64)
-    position[order] = np.arange(base)
-    pair_all = np.concatenate(pair)
-    lower = np.ones(base, np.bool_)
-    lower[up] = False
-    low_pos = np.full(up.size, -1, np.int64)
-    low_pos[pair_all[lower]] = position[lower]
-    up_rule = np.argsort(position[up], kind="stable")  # upper nodes: n/4 rule, other n/2 rule, rest
-    qm = np.concatenate(qmult)
-    out = dict(upper=up, mult=np.concatenate(mult), pair=pair_all, coarse=co, coarse_upper=cu, coarse_mult=cm,
-               cmult=cmult, qmult=qm, col_coarse=col_coarse, order=order,
-               up_pos=position[up], low_pos=low_pos, col_pair=pair_all[order], col_low=lower[order],
-               up_rule=up_rule, real_rule=low_pos[up_rule] < 0)
+    m = np.concatenate(mult)
+    rule = np.concatenate(rank)
+    up_rule = np.argsort(rule, kind="stable")
+    k_all = np.concatenate([np.arange(n // 2 + 1) for n in sizes])
+    n_of = np.concatenate([np.full(n // 2 + 1, n) for n in sizes])
+    real = (k_all == 0) | (2 * k_all == n_of)
+    out = dict(upper=np.concatenate(upper), mult=m, pair=np.concatenate(pair),
+               cmult=np.where(rule <= 1, m, 0.0), qmult=np.where(rule == 0, m, 0.0), up_rule=up_rule,
+               real_rule=real[up_rule])
     for v in out.values():
         v.flags.writeable = False
-    out.update(n_quarter=int(quarter.size), n_half=int(quarter.size + half_nodes.size),
-               nq_up=int(np.count_nonzero(qm)), nh_up=int(np.count_nonzero(cmult)), sizes=tuple(sizes))
+    out.update(nq_up=int(np.count_nonzero(rule == 0)), nh_up=int(np.count_nonzero(rule <= 1)),
+               sizes=tuple(sizes))
     return out
 
 

@@ -81,7 +81,7 @@ def _dot(tr, ti, fr, fi, ar, ai):
 
 @numba.njit(cache=True, fastmath={"reassoc", "contract"}, inline="always")
 def _dot2(ar_, ai_, br_, bi_, fr, fi, sar, sai, sbr, sbi):
-    """(sar, sai) + sum_j A_j F_j and (sbr, sbi) + sum_j B_j conj F_j over contiguous slices, F loaded once."""
+    """(sar, sai) + sum_j A_j F_j and (sbr, sbi) + sum_j B_j conj F_j over contiguous slices (F read once)."""
     for j in range(fr.shape[0]):
         sar += ar_[j] * fr[j] - ai_[j] * fi[j]
         sai += ar_[j] * fi[j] + ai_[j] * fr[j]
@@ -126,8 +126,9 @@ def _quadratic(Tr, Ti, Fr, Fi, real, nq, nh):
                 if ra:
                     sar, sai = _dot(Tr[0, a, lo:hi], Ti[0, a, lo:hi], Fr[k, lo:hi], Fi[k, lo:hi], sar, sai)
                 else:
-                    sar, sai, sbr, sbi = _dot2(Tr[0, a, lo:hi], Ti[0, a, lo:hi], Tr[1, a, lo:hi], Ti[1, a, lo:hi],
-                                               Fr[k, lo:hi], Fi[k, lo:hi], sar, sai, sbr, sbi)
+                    sar, sai, sbr, sbi = _dot2(Tr[0, a, lo:hi], Ti[0, a, lo:hi], Tr[1, a, lo:hi],
+                                               Ti[1, a, lo:hi], Fr[k, lo:hi], Fi[k, lo:hi],
+                                               sar, sai, sbr, sbi)
                 lo = hi
                 if a >= ends[r]:
                     continue
