@@ -6,9 +6,9 @@ k. Integrands here satisfy F(conj z) = conj F(z), so only the upper half (k = 0.
 ever evaluated; ``upper`` lists those nodes and ``mult`` their multiplicity in a real-valued sum (1 on
 the real axis, 2 otherwise). Every other node (k even) forms the n/2-point rule on the same ellipses
 (multiplicities ``cmult``) and every fourth node (k = 0 mod 4) the n/4-point rule (``qmult``); the
-three rules give the error estimate of the n-node rule (:func:`rfdiff._numerics.losses.error_estimate`). ``up_rule`` lists the
-upper nodes with those of the n/4 rule first, then the other n/2-rule nodes, then the rest, so that
-sums over a two-point matrix stored in that order give the three rules as prefix sums.
+three rules give the error estimate of the n-node rule (:func:`rfdiff._numerics.losses.error_estimate`).
+``up_rule`` lists the upper nodes with those of the n/4 rule first, then the other n/2-rule nodes, then
+the rest, so that sums over a two-point matrix stored in that order give the three rules as prefix sums.
 
 * :func:`log_ellipse` — one ellipse in log z with foci log s_t^2 and log (upper bound): encloses the whole
   spectrum of U without locating it (U >= s_t^2 I); the atom at s_t^2 is no singularity of the
