@@ -30,16 +30,15 @@ estimate, and the largest over all the tau read is reported.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.polynomial import chebyshev as _cheb
 
 from . import twopoint as _twopoint
+from ._numerics import chebyshev as _chebyshev
 from ._numerics.arguments import finite_nonnegative
 from ._numerics.arguments import finite_positive as _check_positive
 from .constants import Constants
@@ -157,33 +156,9 @@ class _Reader:
         return out.test, out.train, out.gen, out.score
 
 
-_FINE = np.linspace(-1.0, 1.0, 129)  # where the interpolants are scanned before polishing
-
-
-@functools.lru_cache(maxsize=8)
-def _cheb_tables(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Chebyshev points of the first kind on [-1, 1] (ascending), the matrix taking values there to
-    Chebyshev coefficients (discrete orthogonality) and the Chebyshev polynomials on ``_FINE``."""
-    theta = np.pi * (np.arange(m) + 0.5) / m
-    t = -np.cos(theta)
-    V = np.cos(np.arange(m)[None, :] * (np.pi - theta)[:, None])  # T_j(t_k) = cos(j (pi - theta_k))
-    to_coef = V.T * (2.0 / m)
-    to_coef[0] *= 0.5
-    fine = _cheb.chebvander(_FINE, m - 1)
-    return t, to_coef, fine
-
-
 def _cheb_nodes(lo: float, hi: float, m: int) -> np.ndarray:
     """The m Chebyshev points of the first kind on [lo, hi], ascending."""
-    return 0.5 * (lo + hi) + 0.5 * (hi - lo) * _cheb_tables(m)[0]
-
-
-def _clenshaw(c: np.ndarray, t: float) -> float:
-    """sum_j c_j T_j(t) (Clenshaw's recurrence)."""
-    b1 = b2 = 0.0
-    for cj in c[:0:-1]:
-        b1, b2 = 2.0 * t * b1 - b2 + cj, b1
-    return float(t * b1 - b2 + c[0])
+    return 0.5 * (lo + hi) + 0.5 * (hi - lo) * _chebyshev.points(m)
 
 
 class _Interp:
@@ -191,9 +166,7 @@ class _Interp:
 
     def __init__(self, lo: float, hi: float, y: np.ndarray) -> None:
         self.lo, self.hi = lo, hi
-        _t, to_coef, fine = _cheb_tables(y.size)
-        self.c = to_coef @ y
-        self.fine = fine @ self.c  # values on _FINE
+        self.c = _chebyshev.coefficients(y)
 
     def _x(self, t: float) -> float:
         return 0.5 * (self.lo + self.hi) + 0.5 * (self.hi - self.lo) * t
@@ -201,60 +174,15 @@ class _Interp:
     def _t(self, x: float) -> float:
         return (2.0 * x - self.lo - self.hi) / (self.hi - self.lo)
 
-    def __call__(self, x: float) -> float:
-        return _clenshaw(self.c, self._t(x))
-
     def minimum(self) -> tuple[float, float]:
-        """(x, value) of the smallest value on [lo, hi]: the smallest of the scan, then Newton on the
-        derivative inside the neighbouring scan points."""
-        f = int(np.argmin(self.fine))
-        lo, hi = _FINE[max(f - 1, 0)], _FINE[min(f + 1, _FINE.size - 1)]
-        d1 = _cheb.chebder(self.c)
-        d2 = _cheb.chebder(d1)
-        t = float(_FINE[f])
-        for _ in range(4):
-            curv = _clenshaw(d2, t)
-            if not curv > 0:
-                break
-            t = min(max(t - _clenshaw(d1, t) / curv, lo), hi)
-        v = _clenshaw(self.c, t)
-        if v > self.fine[f]:
-            t, v = float(_FINE[f]), float(self.fine[f])
-        return self._x(t), v
+        """(x, value) of the smallest value on [lo, hi]."""
+        t, v = _chebyshev.minimum(self.c)
+        return self._x(t), float(v)
 
     def crossing(self, level: float, lo: float, hi: float) -> float:
         """The first x in [lo, hi] where the interpolant equals ``level`` (the bracket inside [self.lo,
-        self.hi], with the level crossed in it): the first sign change on the scan, then regula falsi
-        (Illinois) to rounding; hi if rounding hides the crossing."""
-        t0, t1 = self._t(lo), self._t(hi)
-        inside = np.flatnonzero((_FINE > t0) & (_FINE < t1))
-        ts = np.concatenate([[t0], _FINE[inside], [t1]])
-        vs = np.concatenate([[_clenshaw(self.c, t0)], self.fine[inside], [_clenshaw(self.c, t1)]]) - level
-        change = np.flatnonzero(np.sign(vs[1:]) != np.sign(vs[0]))
-        if change.size == 0:
-            return hi
-        f = int(change[0]) + 1
-        a, b, fa, fb = float(ts[f - 1]), float(ts[f]), float(vs[f - 1]), float(vs[f])
-        side = 0
-        for _ in range(60):
-            if fb == fa:
-                break
-            c = (a * fb - b * fa) / (fb - fa)
-            fc = _clenshaw(self.c, c) - level
-            if fc == 0.0 or abs(b - a) < 1e-14:
-                a = b = c
-                break
-            if (fc > 0) == (fb > 0):
-                b, fb = c, fc
-                if side == -1:
-                    fa *= 0.5
-                side = -1
-            else:
-                a, fa = c, fc
-                if side == 1:
-                    fb *= 0.5
-                side = 1
-        return self._x(0.5 * (a + b))
+        self.hi], with the level crossed in it); hi if rounding hides the crossing."""
+        return self._x(_chebyshev.crossing(self.c, float(level), self._t(lo), self._t(hi)))
 
 
 @dataclass(frozen=True, eq=False)

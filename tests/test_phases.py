@@ -328,3 +328,28 @@ def test_reading_the_times_matches_brent_on_the_same_curves(plan, rtol, psi_p, p
     xt = math.log(r.tau_mem)
     tau_mem = math.exp(brentq(lambda x: f(x, "gen") - r.level, xt - 0.3, xt + 0.3, xtol=1e-13))
     assert r.tau_mem == pytest.approx(tau_mem, rel=rtol)
+
+
+def test_chebyshev_reading_kernels_against_numpy_and_closed_forms():
+    # The interpolation layer of the time reading (rfdiff._numerics.chebyshev): coefficients and
+    # derivatives against numpy.polynomial.chebyshev, the minimum of (t - 0.3)^2 + 1 and the first root
+    # of sin(3 t) - 0.5 on [-1, 1] (degree-23 interpolant: error ~ 3^24/(2^23 24!) < 1e-15; the closed
+    # forms to 1e-9, the polishing's own tolerance being rounding).
+    from numpy.polynomial import chebyshev as C
+
+    from rfdiff._numerics import chebyshev as cheb
+
+    rng = np.random.default_rng(5)
+    c = rng.standard_normal(9)
+    np.testing.assert_allclose(cheb.derivative(c), C.chebder(c), rtol=1e-13, atol=1e-13)
+    t = cheb.points(9)
+    np.testing.assert_allclose(cheb.coefficients(C.chebval(t, c)), c, atol=1e-13)
+    assert cheb.value(c, 0.37) == pytest.approx(C.chebval(0.37, c), abs=1e-13)
+    t = cheb.points(12)
+    tm, vm = cheb.minimum(cheb.coefficients((t - 0.3) ** 2 + 1.0))
+    assert tm == pytest.approx(0.3, abs=1e-9) and vm == pytest.approx(1.0, abs=1e-13)
+    t = cheb.points(24)
+    c = cheb.coefficients(np.sin(3.0 * t) - 0.5)
+    assert cheb.crossing(c, 0.0, -1.0, 1.0) == pytest.approx(math.asin(0.5) / 3.0, abs=1e-9)
+    assert cheb.crossing(c, 0.0, 0.5, 1.0) == pytest.approx(5.0 * math.pi / 18.0, abs=1e-9)  # downwards
+    assert cheb.crossing(c, 0.0, 0.9, 1.0) == 1.0  # none in [0.9, 1]: the end, as documented

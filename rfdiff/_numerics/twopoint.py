@@ -103,8 +103,12 @@ def iso_triangles(w, p, beta, delta, real, y, gamma, A, v2, mom):
         for b in range(a, n):
             v = _iso_value(w[a], p[a], big[a], ib[a], iw[a], dl[a],
                            wl[b], pl[b], big[b], ibl[b], iwl[b], dll[b], y, gamma, A, v2, mom)
-            out_r[1, a, b] = 0.0 if real[b] else v.real
-            out_i[1, a, b] = 0.0 if real[b] else v.imag
+            out_r[1, a, b] = v.real
+            out_i[1, a, b] = v.imag
+    for b in range(n):  # conj z_b = z_b: no separate node
+        if real[b]:
+            out_r[1, :, b] = 0.0
+            out_i[1, :, b] = 0.0
     return out_r, out_i
 
 
