@@ -311,7 +311,7 @@ def _rows_from_triangles(nodes: _ct.Nodes, tri: np.ndarray) -> np.ndarray:
 _SAFETY = 1.2
 #: first log-ellipse node count in units of ln(1/accuracy)/log rho: the three-rule estimate met it at
 #: 0.89-1.61 (median 1.15) over psi_p, psi_n in [1, 1e5], t = 0.1 (benchmarks/README.md, issue 9)
-_LOG_FIRST = 1.4
+_LOG_FIRST = 1.5
 #: node growth while the error estimate exceeds the accuracy
 _GROWTH = 1.3
 #: total node budget of one contour (T has n^2/2 entries: 8192 nodes ~ 0.5 GB)
