@@ -83,6 +83,59 @@ def _iso_value(w1, p1, big1, ib1, iw1, dl1, w2, p2, big2, ib2, iw2, dl2, y, gamm
     return y * (i_kk + gamma * _div(i_kc * i_kc, den))
 
 
+@numba.njit(cache=True, fastmath={"contract"})
+def _iso_row_split(out_r, out_i, a, w1, p1, ib1, iw1, dl1, wr, wi, pr, pi, ibr, ibi, iwr, iwi, dlr, dli,
+                   y, gamma, A, v2):
+    """Row a of an isotropic triangle, entries b >= a, for psi_p = y > 1 with no node in the series region:
+    the y > 1 branch of :func:`_iso_value` in real arithmetic on split real and imaginary parts (the loop
+    over b vectorises; contraction only, no reassociation, no NaN/inf assumptions)."""
+    iy = 1.0 / y
+    p1r, p1i = p1.real, p1.imag
+    numr = -(p1r * p1r - p1i * p1i + p1r)  # -(p1^2 + p1)
+    numi = -(2.0 * p1r * p1i + p1i)
+    c1r, c1i = (1.0 - iy) * iw1.real, (1.0 - iy) * iw1.imag
+    w1r, w1i = w1.real, w1.imag
+    ib1r, ib1i = ib1.real, ib1.imag
+    dl1r, dl1i = dl1.real, dl1.imag
+    for b in range(a, wr.shape[0]):
+        sr = p1r + pr[b] + 1.0  # jt0 = -(p1^2 + p1)/(w2 (p1 + p2 + 1) + 1 - y)
+        si = p1i + pi[b]
+        dr = wr[b] * sr - wi[b] * si + 1.0 - y
+        di = wr[b] * si + wi[b] * sr
+        inv = 1.0 / (dr * dr + di * di)
+        jtr = (numr * dr + numi * di) * inv
+        jti = (numi * dr - numr * di) * inv
+        j0r = c1r * iwr[b] - c1i * iwi[b] + iy * jtr  # j0 = (1 - 1/y) / (w1 w2) + jt0 / y
+        j0i = c1r * iwi[b] + c1i * iwr[b] + iy * jti
+        j1r = (p1r + wr[b] * jtr - wi[b] * jti) * iy  # j1 = (p1 + w2 jt0) / y
+        j1i = (p1i + wr[b] * jti + wi[b] * jtr) * iy
+        ssr = w1r + wr[b]  # j2 = (1 + (w1 + w2) p1 + w2^2 jt0) / y
+        ssi = w1i + wi[b]
+        qr = wr[b] * wr[b] - wi[b] * wi[b]
+        qi = 2.0 * wr[b] * wi[b]
+        j2r = (1.0 + ssr * p1r - ssi * p1i + qr * jtr - qi * jti) * iy
+        j2i = (ssr * p1i + ssi * p1r + qr * jti + qi * jtr) * iy
+        bbr = ib1r * ibr[b] - ib1i * ibi[b]
+        bbi = ib1r * ibi[b] + ib1i * ibr[b]
+        kkr = j2r * bbr - j2i * bbi  # I_kk
+        kki = j2r * bbi + j2i * bbr
+        xr = A * j2r + v2 * j1r
+        xi = A * j2i + v2 * j1i
+        kcr = xr * bbr - xi * bbi  # I_kc
+        kci = xr * bbi + xi * bbr
+        zr = A * A * j2r + 2.0 * A * v2 * j1r + v2 * v2 * j0r
+        zi = A * A * j2i + 2.0 * A * v2 * j1i + v2 * v2 * j0i
+        ccr = zr * bbr - zi * bbi  # I_cc
+        cci = zr * bbi + zi * bbr
+        denr = dl1r * dlr[b] - dl1i * dli[b] - gamma * ccr
+        deni = dl1r * dli[b] + dl1i * dlr[b] - gamma * cci
+        k2r = kcr * kcr - kci * kci
+        k2i = 2.0 * kcr * kci
+        inv = 1.0 / (denr * denr + deni * deni)
+        out_r[a, b] = y * (kkr + gamma * (k2r * denr + k2i * deni) * inv)
+        out_i[a, b] = y * (kki + gamma * (k2i * denr - k2r * deni) * inv)
+
+
 @numba.njit(cache=True)
 def iso_triangles(w, p, beta, delta, real, y, gamma, A, v2, mom):
     """T(z_a, z_b) and T(z_a, conj z_b) for b >= a over the upper nodes (isotropic), as real and imaginary
@@ -90,10 +143,32 @@ def iso_triangles(w, p, beta, delta, real, y, gamma, A, v2, mom):
     (conj z_b = z_b is no separate node). T(z1, z2) = T(z2, z1) and T(conj z1, conj z2) = conj T(z1, z2)
     give every other entry (docs/twopoint.md §3)."""
     big, ib, iw, dl = _iso_nodes(w, beta, delta, y)
-    wl, pl, ibl, iwl, dll = np.conj(w), np.conj(p), np.conj(ib), np.conj(iw), np.conj(dl)
     n = w.shape[0]
     out_r = np.zeros((2, n, n))
     out_i = np.zeros((2, n, n))
+    if y > 1.0 and not np.any(big):
+        wr, pr, ibr, iwr, dlr = w.real.copy(), p.real.copy(), ib.real.copy(), iw.real.copy(), dl.real.copy()
+        wi, pi, ibi, iwi, dli = w.imag.copy(), p.imag.copy(), ib.imag.copy(), iw.imag.copy(), dl.imag.copy()
+        for a in range(n):
+            _iso_row_split(out_r[0], out_i[0], a, w[a], p[a], ib[a], iw[a], dl[a],
+                           wr, wi, pr, pi, ibr, ibi, iwr, iwi, dlr, dli, y, gamma, A, v2)
+            # the second triangle at the conjugates of z_b
+            _iso_row_split(out_r[1], out_i[1], a, w[a], p[a], ib[a], iw[a], dl[a],
+                           wr, -wi, pr, -pi, ibr, -ibi, iwr, -iwi, dlr, -dli, y, gamma, A, v2)
+    else:
+        _iso_triangles_general(out_r, out_i, w, p, big, ib, iw, dl, y, gamma, A, v2, mom)
+    for b in range(n):  # conj z_b = z_b: no separate node
+        if real[b]:
+            out_r[1, :, b] = 0.0
+            out_i[1, :, b] = 0.0
+    return out_r, out_i
+
+
+@numba.njit(cache=True)
+def _iso_triangles_general(out_r, out_i, w, p, big, ib, iw, dl, y, gamma, A, v2, mom):
+    """:func:`iso_triangles` through :func:`_iso_value` (any y, series region included)."""
+    wl, pl, ibl, iwl, dll = np.conj(w), np.conj(p), np.conj(ib), np.conj(iw), np.conj(dl)
+    n = w.shape[0]
     for a in range(n):
         for b in range(a, n):
             v = _iso_value(w[a], p[a], big[a], ib[a], iw[a], dl[a], w[b], p[b], big[b], ib[b], iw[b], dl[b],
@@ -105,11 +180,6 @@ def iso_triangles(w, p, beta, delta, real, y, gamma, A, v2, mom):
                            wl[b], pl[b], big[b], ibl[b], iwl[b], dll[b], y, gamma, A, v2, mom)
             out_r[1, a, b] = v.real
             out_i[1, a, b] = v.imag
-    for b in range(n):  # conj z_b = z_b: no separate node
-        if real[b]:
-            out_r[1, :, b] = 0.0
-            out_i[1, :, b] = 0.0
-    return out_r, out_i
 
 
 @numba.njit(cache=True)
