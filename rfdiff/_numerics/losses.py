@@ -25,23 +25,23 @@ import numpy as np
 from .contours import Nodes
 
 
-@numba.njit(cache=True)
-def _f(z, a, ridge):
-    """(e^{-a (z + ridge)} - 1)/(z + ridge), complex z; a = inf gives -1/(z + ridge), a = 0 gives 0.
+@numba.njit(cache=True, inline="always")
+def _em1(zr, a):
+    """e^{-a zr} - 1 for complex zr, so that f = (e^{-a (z + ridge)} - 1)/(z + ridge) = _em1(z + ridge,
+    a)/(z + ridge); a = inf gives -1 (the limit on the spectrum, z + ridge > 0, continued analytically),
+    a = 0 gives 0.
 
     expm1 of x + iy as expm1(x) cos y - 2 sin(y/2)^2 + i e^x sin y, with cos y = 1 - 2 sin(y/2)^2 and
     sin y = 2 sin(y/2) cos(y/2): no cancellation for small |x + iy|.
     """
-    zr = z + ridge
     if math.isinf(a):
-        return -1.0 / zr
+        return -1.0 + 0j
     x = -a * zr
     e = math.expm1(x.real)
     sh = math.sin(0.5 * x.imag)
     ch = math.cos(0.5 * x.imag)
     s2 = 2.0 * sh * sh
-    em1 = complex(e * (1.0 - s2) - s2, (e + 1.0) * 2.0 * sh * ch)
-    return em1 / zr
+    return complex(e * (1.0 - s2) - s2, (e + 1.0) * 2.0 * sh * ch)
 
 
 @numba.njit(cache=True)
@@ -164,9 +164,10 @@ def _kernel(z, w, s, mult, cmult, qmult, real, nq, nh, Tr, Ti, a, ridge, psi_p, 
     for i in range(n):
         ws = w[i] * s[i]
         zi = z[i]
+        izr = 1.0 / (zi + ridge)
         rule_w = (mult[i], 2.0 * cmult[i], 4.0 * qmult[i])
         for k in range(K):
-            f = _f(zi, a[k], ridge)
+            f = _em1(zi + ridge, a[k]) * izr
             F = w[i] * f
             Fr[k, i] = F.real
             Fi[k, i] = F.imag
