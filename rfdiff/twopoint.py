@@ -259,8 +259,7 @@ def _march(eq: Equations, nodes: _ct.Nodes) -> tuple[_Pieces, int]:
     fallbacks = 0
     base = 0
     for n in nodes.sizes:
-        idx = np.arange(base, base + n // 2 + 1)
-        zeta = np.ascontiguousarray(nodes.zeta[idx])
+        zeta = nodes.zeta[base:base + n // 2 + 1]  # the upper half of this ellipse: a contiguous slice
         q, r, s, _res, fb, failed = _kern.march(zeta, co, 1e-14)
         if failed >= 0:
             raise ResolventConvergenceError(
@@ -271,7 +270,8 @@ def _march(eq: Equations, nodes: _ct.Nodes) -> tuple[_Pieces, int]:
         rs.append(r)
         ss.append(s)
         base += n
-    q, r, s = np.concatenate(qs), np.concatenate(rs), np.concatenate(ss)
+    if len(qs) > 1:
+        q, r, s = np.concatenate(qs), np.concatenate(rs), np.concatenate(ss)
     return _pieces(eq, nodes.zeta[nodes.upper], q, r, s), fallbacks
 
 

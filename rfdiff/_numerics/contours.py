@@ -157,12 +157,21 @@ def log_ellipse(s2: float, upper_bound: float, n: int, angle: float = LOG_ANGLE)
     c, h = 0.5 * (lo + hi), 0.5 * (hi - lo)
     x = 2.0 * angle / h
     rho = 0.5 * (x + math.sqrt(x * x + 4.0))  # h (rho - 1/rho)/2 = angle
-    e = _unit_roots(n)
+    half = n // 2
+    e = _unit_roots(n)[:half + 1]  # the upper half; node n - k is the conjugate of node k
     u = 0.5 * h * (rho * e + 1.0 / (rho * e))  # log z - c
-    u = _symmetrise(u)
-    z = _symmetrise(np.exp(c + u))
-    zeta = _symmetrise(s2 * np.expm1(u + (c - lo)))  # z - s2 without cancellation
-    weight = _symmetrise(z * (0.5 * h * (rho * e - 1.0 / (rho * e)) / n))
+    u[0] = u[0].real
+    u[half] = u[half].real
+    up = np.empty((3, half + 1), np.complex128)
+    up[0] = np.exp(c + u)
+    up[1] = s2 * np.expm1(u + (c - lo))  # z - s2 without cancellation
+    up[2] = up[0] * (0.5 * h * (rho * e - 1.0 / (rho * e)) / n)
+    up[:, 0] = up[:, 0].real
+    up[:, half] = up[:, half].real
+    full = np.empty((3, n), np.complex128)
+    full[:, :half + 1] = up
+    full[:, half + 1:] = np.conj(up[:, half - 1:0:-1])
+    z, zeta, weight = full
     return _assemble([(z, zeta, weight)])
 
 
