@@ -21,7 +21,7 @@ Definitions (see ``docs/phases.md`` for the measured consequences):
   sharpens into the interpolation threshold n = p.
 
 Reading the times: the curves are evaluated on a log grid (4 points per decade, 3 for the phase maps,
-from 1e-2 to 1e3 times the slowest possible relaxation time psi_p/(Delta_t s_t^2), U >= s_t^2 I); the
+from 1e-2 to 20 times psi_p/(Delta_t s_t^2), 40 relaxation times of the slowest mode, U >= s_t^2 I); the
 E_score minimum and the crossings are bracketed there, the curves evaluated once more at Chebyshev
 points of every bracket on the same contour, and the minimum and the first crossings taken from the
 interpolating polynomials (``_PLANS`` gives their error); every evaluation carries the contour's error
@@ -30,6 +30,7 @@ estimate, and the largest over all the tau read is reported.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -113,10 +114,18 @@ def _check_grid(name: str, values: float | Sequence[float] | np.ndarray) -> np.n
 
 
 def _grid(eq: Equations, cst: Constants, per_decade: int, ridge: float = 0.0) -> np.ndarray:
-    """Log grid from 1e-2 to 1e3 psi_p/(Delta_t (s_t^2 + ridge)) (an upper bound of every relaxation time)."""
-    top = max(1e3 * eq.psi_p / (cst.delta * (eq.s2 + ridge)), 1e3)
-    hi = math.ceil(math.log10(top))
-    return np.logspace(-2, hi, (hi + 2) * per_decade + 1)
+    """Log grid from 1e-2 to at least 20 psi_p/(Delta_t (s_t^2 + ridge)) and 1e3, at whole decades: every
+    mode of the flow has relaxed by e^-40 there (the slowest, z = s_t^2 + ridge, decays like
+    e^{-2 Delta_t (s_t^2 + ridge) tau/psi_p}, U >= s_t^2 I), so the curves sit at their tau = inf values."""
+    top = max(20.0 * eq.psi_p / (cst.delta * (eq.s2 + ridge)), 1e3)
+    return _log_grid(math.ceil(math.log10(top)), per_decade)
+
+
+@functools.lru_cache(maxsize=64)
+def _log_grid(hi: int, per_decade: int) -> np.ndarray:
+    grid = np.logspace(-2, hi, (hi + 2) * per_decade + 1)
+    grid.flags.writeable = False
+    return grid
 
 
 def first_crossing(tau: np.ndarray, y: np.ndarray, level: float, above: bool) -> tuple[float, int]:
@@ -329,8 +338,9 @@ def dynamical_timescales(eq: Equations, cst: Constants, tau: Sequence[float] | n
         The setting (any discrete data spectrum).
     tau : array_like, optional
         Increasing log grid of flow times > 0 on which the curves are bracketed. Default: 4 points
-        per decade (20 with ``refine=False``) from 1e-2 to 1e3 psi_p/(Delta_t s_t^2) (so L_gen has
-        reached L_gen(inf)).
+        per decade (20 with ``refine=False``) from 1e-2 to at least 20 psi_p/(Delta_t (s_t^2 + ridge))
+        and 1e3, at whole decades (40 relaxation times of the slowest mode: the curves have reached their
+        tau = inf values).
     gen_threshold : float, default 0.5
         tau_mem_dyn is the first tau where L_gen exceeds ``gen_threshold * L_gen(inf)``
         (``relative=True``, threshold in (0, 1)) or ``gen_threshold`` itself (``relative=False``).
@@ -729,7 +739,11 @@ def phase_diagram(psi_p: Sequence[float] | np.ndarray, psi_n: Sequence[float] | 
     ridge = finite_nonnegative("ridge", ridge)
     grid = [[float(a), [float(b) for b in pn], t, activation, gen_threshold, bool(relative), score_tol,
              accuracy, method, n_star is None, ridge, *taus] for a in pp]
-    rows = sweep(_row, grid, executor=executor, workers=workers)
+    heavy_first = np.argsort(-pp, kind="stable")  # nodes grow with psi_p: the slowest rows start first
+    done = sweep(_row, [grid[i] for i in heavy_first], executor=executor, workers=workers)
+    rows: list = [None] * pp.size
+    for i, r in zip(heavy_first, done):
+        rows[i] = r
     reasons: tuple[str, ...] = tuple("" for _ in pp)
     if n_star is None:
         ns = np.array([r[0][0] for r in rows], dtype=np.float64)

@@ -25,6 +25,7 @@ import functools
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from ..io import Serializable
@@ -42,6 +43,9 @@ class Nodes(Serializable):
     up_rule : the upper nodes (positions in ``upper``) in rule order: the ``nq_up`` of the n/4 rule, then
         the other ``nh_up - nq_up`` of the n/2 rule, then the rest (sub-rule sums are prefix sums).
     real_rule : per upper node in rule order, whether it lies on the real axis (its own conjugate).
+    rule_nodes : ``upper[up_rule]``, the upper nodes in rule order as indices into all nodes.
+    rule_weights : (3, m) multiplicities times rule weights (1, 2, 4) in the n-, n/2- and n/4-node rules,
+        upper nodes in rule order.
     sizes : nodes per ellipse.
     """
 
@@ -55,6 +59,8 @@ class Nodes(Serializable):
     qmult: np.ndarray
     up_rule: np.ndarray
     real_rule: np.ndarray
+    rule_nodes: np.ndarray
+    rule_weights: np.ndarray
     nq_up: int
     nh_up: int
     sizes: tuple[int, ...]
@@ -89,9 +95,11 @@ def _bookkeeping(sizes: tuple[int, ...]) -> dict:
     k_all = np.concatenate([np.arange(n // 2 + 1) for n in sizes])
     n_of = np.concatenate([np.full(n // 2 + 1, n) for n in sizes])
     real = (k_all == 0) | (2 * k_all == n_of)
-    out = dict(upper=np.concatenate(upper), mult=m, pair=np.concatenate(pair),
-               cmult=np.where(rule <= 1, m, 0.0), qmult=np.where(rule == 0, m, 0.0), up_rule=up_rule,
-               real_rule=real[up_rule])
+    cm, qm = np.where(rule <= 1, m, 0.0), np.where(rule == 0, m, 0.0)
+    up = np.concatenate(upper)
+    out = dict(upper=up, mult=m, pair=np.concatenate(pair), cmult=cm, qmult=qm, up_rule=up_rule,
+               real_rule=real[up_rule], rule_nodes=up[up_rule],
+               rule_weights=np.stack([m[up_rule], 2.0 * cm[up_rule], 4.0 * qm[up_rule]]))
     for v in out.values():
         v.flags.writeable = False
     out.update(nq_up=int(np.count_nonzero(rule == 0)), nh_up=int(np.count_nonzero(rule <= 1)),
@@ -157,22 +165,39 @@ def log_ellipse(s2: float, upper_bound: float, n: int, angle: float = LOG_ANGLE)
     c, h = 0.5 * (lo + hi), 0.5 * (hi - lo)
     x = 2.0 * angle / h
     rho = 0.5 * (x + math.sqrt(x * x + 4.0))  # h (rho - 1/rho)/2 = angle
-    half = n // 2
-    e = _unit_roots(n)[:half + 1]  # the upper half; node n - k is the conjugate of node k
-    u = 0.5 * h * (rho * e + 1.0 / (rho * e))  # log z - c
-    u[0] = u[0].real
-    u[half] = u[half].real
-    up = np.empty((3, half + 1), np.complex128)
-    up[0] = np.exp(c + u)
-    up[1] = s2 * np.expm1(u + (c - lo))  # z - s2 without cancellation
-    up[2] = up[0] * (0.5 * h * (rho * e - 1.0 / (rho * e)) / n)
-    up[:, 0] = up[:, 0].real
-    up[:, half] = up[:, half].real
-    full = np.empty((3, n), np.complex128)
-    full[:, :half + 1] = up
-    full[:, half + 1:] = np.conj(up[:, half - 1:0:-1])
-    z, zeta, weight = full
+    z, zeta, weight = _log_nodes(n, c, h, rho, lo, s2)
     return _assemble([(z, zeta, weight)])
+
+
+@numba.njit(cache=True)
+def _log_nodes(n, c, h, rho, lo, s2):
+    """z, z - s2 and dz/(2 pi i) n at the n nodes of the log ellipse log z = c + h (rho e + 1/(rho e))/2,
+    e = e^{2 pi i k/n}: the upper half computed, node n - k the conjugate of node k, nodes 0 and n/2 real."""
+    half = n // 2
+    z = np.empty(n, np.complex128)
+    zeta = np.empty(n, np.complex128)
+    weight = np.empty(n, np.complex128)
+    for k in range(half + 1):
+        th = 2.0 * math.pi * k / n
+        e = complex(math.cos(th), math.sin(th))
+        u = 0.5 * h * (rho * e + 1.0 / (rho * e))  # log z - c
+        du = 0.5 * h * (rho * e - 1.0 / (rho * e))
+        if k == 0 or k == half:
+            u = complex(u.real, 0.0)
+        ex = math.exp(c + u.real)
+        zk = complex(ex * math.cos(u.imag), ex * math.sin(u.imag))
+        # z - s2 = s2 (e^{u + c - lo} - 1) without cancellation (expm1 of a complex argument)
+        xr = u.real + c - lo
+        em = math.expm1(xr)
+        sh = math.sin(0.5 * u.imag)
+        zt = s2 * complex(em * math.cos(u.imag) - 2.0 * sh * sh, (em + 1.0) * math.sin(u.imag))
+        wk = zk * du / n
+        if k == 0 or k == half:
+            zk, zt, wk = complex(zk.real, 0.0), complex(zt.real, 0.0), complex(wk.real, 0.0)
+        z[k], zeta[k], weight[k] = zk, zt, wk
+        if 0 < k < half:
+            z[n - k], zeta[n - k], weight[n - k] = zk.conjugate(), zt.conjugate(), wk.conjugate()
+    return z, zeta, weight
 
 
 def bernstein(s2: float, groups: list[tuple[float, float]], singular: list[float], n_per: list[int],

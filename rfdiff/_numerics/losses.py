@@ -37,6 +37,8 @@ def _em1(zr, a):
     if math.isinf(a):
         return -1.0 + 0j
     x = -a * zr
+    if x.real < -38.0:  # |e^x| < 3.2e-17: below half an ulp of the -1 it is added to
+        return -1.0 + 0j
     e = math.expm1(x.real)
     sh = math.sin(0.5 * x.imag)
     ch = math.cos(0.5 * x.imag)
@@ -154,7 +156,7 @@ def _quadratic(Tr, Ti, Fr, Fi, real, nq, nh):
 
 
 @numba.njit(cache=True)
-def _kernel(z, w, s, mult, cmult, qmult, real, nq, nh, Tr, Ti, a, ridge, psi_p, c2, mu1sq, mustar2):
+def _kernel(z, w, s, rule_w, real, nq, nh, Tr, Ti, a, ridge, psi_p, c2, mu1sq, mustar2):
     n = z.shape[0]
     K = a.shape[0]
     Fr = np.empty((K, n))
@@ -165,7 +167,6 @@ def _kernel(z, w, s, mult, cmult, qmult, real, nq, nh, Tr, Ti, a, ridge, psi_p, 
         ws = w[i] * s[i]
         zi = z[i]
         izr = 1.0 / (zi + ridge)
-        rule_w = (mult[i], 2.0 * cmult[i], 4.0 * qmult[i])
         for k in range(K):
             f = _em1(zi + ridge, a[k]) * izr
             F = w[i] * f
@@ -176,10 +177,10 @@ def _kernel(z, w, s, mult, cmult, qmult, real, nq, nh, Tr, Ti, a, ridge, psi_p, 
             v1 = (ws * f).real
             vt = (ws * chi).real
             for r in range(3):
-                if rule_w[r] > 0.0:
-                    one[r, 0, k] += rule_w[r] * v2
-                    one[r, 1, k] += rule_w[r] * v1
-                    one[r, 2, k] += rule_w[r] * vt
+                if rule_w[r, i] > 0.0:
+                    one[r, 0, k] += rule_w[r, i] * v2
+                    one[r, 1, k] += rule_w[r, i] * v1
+                    one[r, 2, k] += rule_w[r, i] * vt
     quad = _quadratic(Tr, Ti, Fr, Fi, real, nq, nh)
     test = np.empty((3, K))
     train = np.empty((3, K))
@@ -209,9 +210,8 @@ def assemble(nodes: Nodes, s_up: np.ndarray, T_re: np.ndarray, T_im: np.ndarray,
     ``s_up``: s at the upper nodes; ``T_re``, ``T_im``: the triangles of T_pop over the upper nodes in rule
     order (``nodes.up_rule``; :func:`rfdiff._numerics.twopoint.iso_triangles`).
     """
-    r = nodes.upper[nodes.up_rule]
-    u = nodes.up_rule
-    return _kernel(nodes.z[r], nodes.weight[r], np.ascontiguousarray(s_up[u]), nodes.mult[u], nodes.cmult[u],
-                   nodes.qmult[u], nodes.real_rule, nodes.nq_up, nodes.nh_up, T_re, T_im,
+    r = nodes.rule_nodes
+    return _kernel(nodes.z[r], nodes.weight[r], s_up[nodes.up_rule], nodes.rule_weights, nodes.real_rule,
+                   nodes.nq_up, nodes.nh_up, T_re, T_im,
                    np.ascontiguousarray(a, dtype=np.float64), float(ridge), float(psi_p), float(c2),
                    float(mu1sq), float(mustar2))
