@@ -578,20 +578,21 @@ def _evaluate(ct: Contour, cst: Constants, tau: np.ndarray, ridge: float, accura
     """The curves on this contour, or None if its error estimate exceeds ``accuracy``."""
     eq = ct.equations
     flat = tau.ravel()
-    a = 2.0 * cst.delta * flat / eq.psi_p
-    test, train, errs = _losses(ct, cst, a, ridge)
-    err = float(np.max(errs)) if flat.size else 0.0
+    test, train, errs = _losses(ct, cst, 2.0 * cst.delta * flat / eq.psi_p, ridge)
+    err = float(errs.max()) if flat.size else 0.0
     if not err <= accuracy:
         return None
     if _is_isotropic(eq):
         score = (test - 1.0 + cst.delta / cst.gamma2) / cst.delta
     else:
         score = (test - 1.0) / cst.delta + _score_offset(eq, cst)
-    shp = tau.shape
-    return LearningCurves(tau=tau, train=train.reshape(shp), test=test.reshape(shp),
-                          gen=(test - train).reshape(shp), score=score.reshape(shp), ridge=ridge,
-                          quad_error=err, accuracy=float(accuracy if math.isfinite(accuracy) else err),
-                          contour=ct, constants=cst, strategy=ct.strategy)
+    gen = test - train
+    if tau.ndim != 1:
+        shp = tau.shape
+        train, test, gen, score = train.reshape(shp), test.reshape(shp), gen.reshape(shp), score.reshape(shp)
+    return LearningCurves(tau=tau, train=train, test=test, gen=gen, score=score, ridge=ridge, quad_error=err,
+                          accuracy=float(accuracy if math.isfinite(accuracy) else err), contour=ct,
+                          constants=cst, strategy=ct.strategy)
 
 
 def test_loss(eq: Equations, cst: Constants, tau: float | Sequence[float] | np.ndarray) -> np.ndarray:
