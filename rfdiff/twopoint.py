@@ -412,6 +412,8 @@ def contour(eq: Equations, cst: Constants, *, strategy: Strategy = "log", n: int
             raise QuadratureError(
                 f"log contour needs {n} nodes (> {MAX_NODES}) for accuracy {accuracy:g} at "
                 f"psi_p={eq.psi_p:g}, psi_n={eq.psi_n:g}, s_t^2={eq.s2:.3g}")
+        if _is_isotropic(eq):  # nodes, march, pieces and T in one kernel
+            return _iso_log_contour(eq, n, angle)
         nodes = _ct.log_ellipse(eq.s2, eq.upper_bound, n, angle)
     elif strategy == "components":
         if spectrum is None:
@@ -432,6 +434,30 @@ def contour(eq: Equations, cst: Constants, *, strategy: Strategy = "log", n: int
     T_re, T_im = _t_triangles(eq, cst, nodes, up)
     mass = float(-(nodes.mult * nodes.weight[nodes.upper] * up.s).sum().real)
     return Contour(equations=eq, strategy=strategy, rule=nodes, s=up.s, T_re=T_re, T_im=T_im, mass=mass,
+                   fallbacks=fallbacks)
+
+
+def _iso_log_contour(eq: Equations, n: int, angle: float) -> Contour:
+    """:func:`contour` for isotropic data on the log ellipse in one kernel
+    (:func:`rfdiff._numerics.twopoint.iso_log_contour`: the general path's nodes, march, pieces and
+    triangles, without the Python between them)."""
+    if n % 8 or n < 32:
+        raise ValueError(f"n must be a multiple of 8 and >= 32, got {n}")
+    if not (eq.s2 > 0 and eq.upper_bound > eq.s2):
+        raise ValueError(f"the log contour needs 0 < s_t^2 < upper bound, got s2={eq.s2!r}, "
+                         f"ub={eq.upper_bound!r}")
+    book = _ct.bookkeeping((n,))
+    y = float(eq.psi_p)
+    z, zeta, weight, s, fallbacks, failed, T_re, T_im = _tp.iso_log_contour(
+        n, *_ct.log_geometry(eq.s2, eq.upper_bound, angle), float(eq.s2), eq.coefficients(),
+        float(eq.a2e * eq.data_values[0]), book["up_rule"], book["real_rule"], _mp.moments(y))
+    if failed >= 0:
+        raise ResolventConvergenceError(
+            f"resolvent continuation along the contour failed at zeta = {zeta[failed]} "
+            f"(psi_p={eq.psi_p:g}, psi_n={eq.psi_n:g})", np.array([zeta[failed]]))
+    nodes = _ct.Nodes(z=z, zeta=zeta, weight=weight, **book)
+    mass = float(-(nodes.mult * weight[:n // 2 + 1] * s).sum().real)
+    return Contour(equations=eq, strategy="log", rule=nodes, s=s, T_re=T_re, T_im=T_im, mass=mass,
                    fallbacks=fallbacks)
 
 

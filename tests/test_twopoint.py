@@ -481,3 +481,23 @@ def test_iso_triangles_split_path_equals_general_path(psi_p, psi_n):
     gen_i[1][:, ct.rule.real_rule] = 0.0
     scale = np.max(np.abs(gen_r + 1j * gen_i))
     assert np.max(np.abs((fast_r - gen_r) + 1j * (fast_i - gen_i))) <= 1e-13 * scale
+
+
+@pytest.mark.parametrize("psi_p, psi_n", [(16.0, 4.0), (3000.0, 20.0), (0.5, 2.0)])
+def test_fused_isotropic_log_contour_equals_the_general_path(psi_p, psi_n):
+    # contour() builds isotropic log contours in one kernel; the general path (nodes, march, pieces,
+    # triangles as separate steps, used for anisotropic data) on the same ellipse must give the same
+    # nodes, s and T to roundoff (the same operations, in the same order up to compiler choices).
+    from rfdiff._numerics import contours as _ctm
+
+    m = rfdiff.RFModel(psi_p=psi_p, psi_n=psi_n, t=0.1)
+    eq, c = m.equations, m.constants
+    ct = tp.contour(eq, c, n=96)
+    nodes = _ctm.log_ellipse(eq.s2, eq.upper_bound, 96, _ctm.LOG_ANGLE)  # contour(): tau_max = inf
+    up, _ = tp._march(eq, nodes)
+    T_re, T_im = tp._t_triangles(eq, c, nodes, up)
+    pairs = ((ct.rule.z, nodes.z), (ct.rule.zeta, nodes.zeta), (ct.rule.weight, nodes.weight), (ct.s, up.s))
+    for a, b in pairs:
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=0)
+    scale = np.max(np.abs(T_re + 1j * T_im))
+    assert np.max(np.abs(ct.T_re - T_re) + np.abs(ct.T_im - T_im)) <= 1e-13 * scale

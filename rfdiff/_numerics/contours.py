@@ -71,7 +71,7 @@ class Nodes(Serializable):
 
 
 @functools.lru_cache(maxsize=64)
-def _bookkeeping(sizes: tuple[int, ...]) -> dict:
+def bookkeeping(sizes: tuple[int, ...]) -> dict:
     """Index bookkeeping of a union of ellipses of ``sizes`` nodes (multiples of 8), cached per sizes (the
     arrays are read-only and shared between contours)."""
     upper, mult, pair, rank = [], [], [], []
@@ -109,7 +109,7 @@ def _bookkeeping(sizes: tuple[int, ...]) -> dict:
 
 def _assemble(ellipses: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Nodes:
     """Nodes from a list of (z, zeta, weight) per ellipse of n (multiple of 8) nodes."""
-    book = _bookkeeping(tuple(int(e[0].size) for e in ellipses))
+    book = bookkeeping(tuple(int(e[0].size) for e in ellipses))
     if len(ellipses) == 1:
         z, zeta, weight = ellipses[0]
     else:
@@ -161,16 +161,21 @@ def log_ellipse(s2: float, upper_bound: float, n: int, angle: float = LOG_ANGLE)
         raise ValueError(f"the log contour needs 0 < s_t^2 < upper bound, got s2={s2!r}, ub={upper_bound!r}")
     if n % 8 or n < 32:
         raise ValueError(f"n must be a multiple of 8 and >= 32, got {n}")
-    lo, hi = math.log(s2), math.log(upper_bound)
-    c, h = 0.5 * (lo + hi), 0.5 * (hi - lo)
-    x = 2.0 * angle / h
-    rho = 0.5 * (x + math.sqrt(x * x + 4.0))  # h (rho - 1/rho)/2 = angle
-    z, zeta, weight = _log_nodes(n, c, h, rho, lo, s2)
+    z, zeta, weight = log_nodes(n, *log_geometry(s2, upper_bound, angle), s2)
     return _assemble([(z, zeta, weight)])
 
 
+def log_geometry(s2: float, upper_bound: float, angle: float) -> tuple[float, float, float, float]:
+    """(c, h, rho, log s2) of the log ellipse log z = c + h (rho e + 1/(rho e))/2 with foci log s2 and
+    log upper_bound and height ``angle`` (h (rho - 1/rho)/2 = angle)."""
+    lo, hi = math.log(s2), math.log(upper_bound)
+    c, h = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    x = 2.0 * angle / h
+    return c, h, 0.5 * (x + math.sqrt(x * x + 4.0)), lo
+
+
 @numba.njit(cache=True)
-def _log_nodes(n, c, h, rho, lo, s2):
+def log_nodes(n, c, h, rho, lo, s2):
     """z, z - s2 and dz/(2 pi i) n at the n nodes of the log ellipse log z = c + h (rho e + 1/(rho e))/2,
     e = e^{2 pi i k/n}: the upper half computed, node n - k the conjugate of node k, nodes 0 and n/2 real."""
     half = n // 2

@@ -16,7 +16,9 @@ import math
 import numba
 import numpy as np
 
+from . import contours as _ct
 from . import mp as _mp
+from . import resolvent as _res
 
 
 @numba.njit(cache=True, inline="always")
@@ -180,6 +182,31 @@ def _iso_triangles_general(out_r, out_i, w, p, big, ib, iw, dl, y, gamma, A, v2,
                            wl[b], pl[b], big[b], ibl[b], iwl[b], dll[b], y, gamma, A, v2, mom)
             out_r[1, a, b] = v.real
             out_i[1, a, b] = v.imag
+
+
+@numba.njit(cache=True)
+def iso_log_contour(n, c, h, rho, lo, s2, co, A, up_rule, real_rule, mom):
+    """A whole isotropic log contour in one pass: the nodes (:func:`.contours.log_nodes`), Theorem 3.1
+    continued along the upper half (:func:`.resolvent.march`), the pieces w = (zeta - v^2/(1 + delta))/beta,
+    beta = b^2 + A/(1 + delta), delta = gamma (a^2 e^{-2t} r + v^2 q), p = MP piece of w, and
+    :func:`iso_triangles` over the upper nodes in rule order ``up_rule``.
+
+    Returns z, zeta, weight (all nodes), s (upper nodes), the march's fallbacks and the index of a node
+    where it failed (-1 if none; the rest is then unset), and the triangles.
+    """
+    z, zeta, weight = _ct.log_nodes(n, c, h, rho, lo, s2)
+    m = n // 2 + 1
+    q, r, s, _resid, fallbacks, failed = _res.march(zeta[:m].copy(), co, 1e-14)
+    if failed >= 0:
+        empty = np.zeros((2, 0, 0))
+        return z, zeta, weight, s, fallbacks, failed, empty, empty
+    delta = co.gamma * (co.a2e * r + co.v2 * q)
+    beta = co.b2 + A / (1.0 + delta)
+    w = (zeta[:m] - co.v2 / (1.0 + delta)) / beta
+    p = _mp.pieces(w, co.psi_p)
+    T_re, T_im = iso_triangles(w[up_rule], p[up_rule], beta[up_rule], delta[up_rule], real_rule, co.psi_p,
+                               co.gamma, A, co.v2, mom)
+    return z, zeta, weight, s, fallbacks, -1, T_re, T_im
 
 
 @numba.njit(cache=True)
