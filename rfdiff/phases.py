@@ -226,7 +226,7 @@ def _read(eq: Equations, cst: Constants, extra: np.ndarray, thr: float, rel: boo
     k = int(np.argmin(score))
     level = thr * gen_inf if rel else thr
     hit = gen > level
-    j_mem = int(np.argmax(hit)) if np.any(hit) else -1
+    j_mem = int(hit.argmax()) if hit.any() else -1
     if not refine:
         x_min, s_min = float(lx[k]), float(score[k])
         xs, ys = np.append(lx[lx < x_min], x_min), np.append(score[lx < x_min], s_min)

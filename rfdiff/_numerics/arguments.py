@@ -44,7 +44,7 @@ def tau_array(values: object, name: str = "tau") -> np.ndarray:
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must be real, got complex values")
     arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr) | np.isposinf(arr)) or np.any(arr < 0):
+    if not (arr >= 0.0).all():  # NaN compares false; +inf passes, -inf does not
         raise ValueError(f"{name} must be >= 0 (inf allowed), got NaN or a negative value")
     return arr
 
