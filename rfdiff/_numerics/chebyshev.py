@@ -47,7 +47,7 @@ def coefficients(y: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> t = points(5)
-    >>> coefficients(2.0 * t**2 - 1.0).round(12).tolist()  # T_2
+    >>> (coefficients(2.0 * t**2 - 1.0).round(12) + 0.0).tolist()  # T_2 (+ 0.0: no signed zeros)
     [0.0, 0.0, 1.0, 0.0, 0.0]
     """
     return _tables(y.size)[1] @ y
