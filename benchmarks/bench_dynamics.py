@@ -93,7 +93,7 @@ def main() -> None:
           f"{t_map:.2f} s wall, {cpu_map:.2f} CPU-s (goal 10 s wall; "
           f"{t_map / psi_p.size / psi_n.size * 1e3:.2f} ms per cell, "
           f"nodes {pd.nodes.min()}-{pd.nodes.max()}, "
-          f"max quad_error of the n/2 rule {pd.quad_error.max():.1e}; "
+          f"max certified error (quad_error) {pd.quad_error.max():.1e}; "
           f"load before {load0:.2f}, after {os.getloadavg()[0]:.2f})")
     cells_only, _ = timed(lambda: rfdiff.phase_diagram(psi_p=psi_p, psi_n=psi_n, t=0.1, tau=1e3,
                                                        n_star=pd.n_star))
@@ -111,7 +111,7 @@ def main() -> None:
     print(f"  agreement on the sub-grid: max |L_gen fast - ref| = {np.max(np.abs(new.gen - ref.gen)):.1e}, "
           f"tau_gen {np.max(np.abs(new.tau_gen / ref.tau_gen - 1)):.1e}, "
           f"tau_mem {np.nanmax(np.abs(new.tau_mem / ref.tau_mem - 1)):.1e} (relative; the reference "
-          f"interpolates a 20-per-decade grid), regimes differing: {int(np.sum(new.regime != ref.regime))}")
+          f"reads its own curves the same way), regimes differing: {int(np.sum(new.regime != ref.regime))}")
     print(f"rfdiff from {Path(rfdiff.__file__).parent}")
     print(f"machine load {os.getloadavg()[0]:.2f}")
     records.append(dict(
