@@ -5,10 +5,11 @@ n nodes (n a multiple of 8) at angles 2 pi k/n, k = 0..n-1, so that node n - k i
 k. Integrands here satisfy F(conj z) = conj F(z), so only the upper half (k = 0..n/2, both ends real) is
 ever evaluated; ``upper`` lists those nodes and ``mult`` their multiplicity in a real-valued sum (1 on
 the real axis, 2 otherwise). Every other node (k even) forms the n/2-point rule on the same ellipses
-(multiplicities ``cmult``) and every fourth node (k = 0 mod 4) the n/4-point rule (``qmult``); the
-three rules give the error estimate of the n-node rule (:func:`rfdiff._numerics.losses.error_estimate`).
-``up_rule`` lists the upper nodes with those of the n/4 rule first, then the other n/2-rule nodes, then
-the rest, so that sums over a two-point matrix stored in that order give the three rules as prefix sums.
+and every fourth node (k = 0 mod 4) the n/4-point rule (multiplicities and rule weights:
+``rule_weights``); the three rules give the error estimate of the n-node rule
+(:func:`rfdiff._numerics.losses.error_estimate`). ``up_rule`` lists the upper nodes with those of the
+n/4 rule first, then the other n/2-rule nodes, then the rest, so that sums over a two-point matrix
+stored in that order give the three rules as prefix sums.
 
 * :func:`log_ellipse` — one ellipse in log z with foci log s_t^2 and log (upper bound): encloses the whole
   spectrum of U without locating it (U >= s_t^2 I); the atom at s_t^2 is no singularity of the
@@ -38,8 +39,6 @@ class Nodes(Serializable):
     z, zeta, weight : all nodes, their offsets z - s_t^2 and dz/(2 pi i).
     upper : indices (into all nodes) of the upper-half nodes; mult : their multiplicities.
     pair : for every node, the position in ``upper`` of itself or of its conjugate.
-    cmult : per upper node, its multiplicity in the n/2-point rule (0 if not a node of it).
-    qmult : per upper node, its multiplicity in the n/4-point rule (0 if not a node of it).
     up_rule : the upper nodes (positions in ``upper``) in rule order: the ``nq_up`` of the n/4 rule, then
         the other ``nh_up - nq_up`` of the n/2 rule, then the rest (sub-rule sums are prefix sums).
     real_rule : per upper node in rule order, whether it lies on the real axis (its own conjugate).
@@ -55,8 +54,6 @@ class Nodes(Serializable):
     upper: np.ndarray
     mult: np.ndarray
     pair: np.ndarray
-    cmult: np.ndarray
-    qmult: np.ndarray
     up_rule: np.ndarray
     real_rule: np.ndarray
     rule_nodes: np.ndarray
@@ -97,7 +94,7 @@ def bookkeeping(sizes: tuple[int, ...]) -> dict:
     real = (k_all == 0) | (2 * k_all == n_of)
     cm, qm = np.where(rule <= 1, m, 0.0), np.where(rule == 0, m, 0.0)
     up = np.concatenate(upper)
-    out = dict(upper=up, mult=m, pair=np.concatenate(pair), cmult=cm, qmult=qm, up_rule=up_rule,
+    out = dict(upper=up, mult=m, pair=np.concatenate(pair), up_rule=up_rule,
                real_rule=real[up_rule], rule_nodes=up[up_rule],
                rule_weights=np.stack([m[up_rule], 2.0 * cm[up_rule], 4.0 * qm[up_rule]]))
     for v in out.values():
