@@ -252,6 +252,11 @@ class Contour(Serializable):
         return self.rule.n
 
 
+def _march_failed(eq: Equations, zeta: complex) -> ResolventConvergenceError:
+    return ResolventConvergenceError(f"resolvent continuation along the contour failed at zeta = {zeta} "
+                                     f"(psi_p={eq.psi_p:g}, psi_n={eq.psi_n:g})", np.array([zeta]))
+
+
 def _march(eq: Equations, nodes: _ct.Nodes) -> tuple[_Pieces, int]:
     """One-point solution at the upper-half nodes, continued node to node along each ellipse."""
     co = eq.coefficients()
@@ -262,9 +267,7 @@ def _march(eq: Equations, nodes: _ct.Nodes) -> tuple[_Pieces, int]:
         zeta = nodes.zeta[base:base + n // 2 + 1]  # the upper half of this ellipse: a contiguous slice
         q, r, s, _res, fb, failed = _kern.march(zeta, co, 1e-14)
         if failed >= 0:
-            raise ResolventConvergenceError(
-                f"resolvent continuation along the contour failed at zeta = {zeta[failed]} "
-                f"(psi_p={eq.psi_p:g}, psi_n={eq.psi_n:g})", np.array([zeta[failed]]))
+            raise _march_failed(eq, zeta[failed])
         fallbacks += fb
         qs.append(q)
         rs.append(r)
@@ -441,20 +444,14 @@ def _iso_log_contour(eq: Equations, n: int, angle: float) -> Contour:
     """:func:`contour` for isotropic data on the log ellipse in one kernel
     (:func:`rfdiff._numerics.twopoint.iso_log_contour`: the general path's nodes, march, pieces and
     triangles, without the Python between them)."""
-    if n % 8 or n < 32:
-        raise ValueError(f"n must be a multiple of 8 and >= 32, got {n}")
-    if not (eq.s2 > 0 and eq.upper_bound > eq.s2):
-        raise ValueError(f"the log contour needs 0 < s_t^2 < upper bound, got s2={eq.s2!r}, "
-                         f"ub={eq.upper_bound!r}")
+    geometry = _ct.log_geometry(eq.s2, eq.upper_bound, angle, n)
     book = _ct.bookkeeping((n,))
     y = float(eq.psi_p)
     z, zeta, weight, s, fallbacks, failed, T_re, T_im = _tp.iso_log_contour(
-        n, *_ct.log_geometry(eq.s2, eq.upper_bound, angle), float(eq.s2), eq.coefficients(),
-        float(eq.a2e * eq.data_values[0]), book["up_rule"], book["real_rule"], _mp.moments(y))
+        n, *geometry, float(eq.s2), eq.coefficients(), float(eq.a2e * eq.data_values[0]), book["up_rule"],
+        book["real_rule"], _mp.moments(y))
     if failed >= 0:
-        raise ResolventConvergenceError(
-            f"resolvent continuation along the contour failed at zeta = {zeta[failed]} "
-            f"(psi_p={eq.psi_p:g}, psi_n={eq.psi_n:g})", np.array([zeta[failed]]))
+        raise _march_failed(eq, zeta[failed])
     nodes = _ct.Nodes(z=z, zeta=zeta, weight=weight, **book)
     mass = float(-(nodes.mult * weight[:n // 2 + 1] * s).sum().real)
     return Contour(equations=eq, strategy="log", rule=nodes, s=s, T_re=T_re, T_im=T_im, mass=mass,
@@ -478,8 +475,8 @@ class LearningCurves(Serializable):
     ridge : float
         The ridge lam the flow saw (L_train is the denoising part, without the penalty).
     quad_error : float
-        max over tau of the error estimate of L_test and L_train by the contour's n-node rule and L_gen (from
-        the n/2- and n/4-node rules, :func:`rfdiff._numerics.losses.error_estimate`). Below ``accuracy``.
+        max over tau of the error estimates of the contour's n-node L_test, L_train and L_gen (from the
+        n/2- and n/4-node rules, :func:`rfdiff._numerics.losses.error_estimate`). Below ``accuracy``.
     accuracy : float
         The requested accuracy.
     contour : Contour

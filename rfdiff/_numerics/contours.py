@@ -154,17 +154,17 @@ def log_rate(s2: float, upper_bound: float, angle: float) -> float:
 
 def log_ellipse(s2: float, upper_bound: float, n: int, angle: float = LOG_ANGLE) -> Nodes:
     """One ellipse in log z with foci log s2, log upper_bound and height ``angle``, n nodes."""
+    z, zeta, weight = log_nodes(n, *log_geometry(s2, upper_bound, angle, n), s2)
+    return _assemble([(z, zeta, weight)])
+
+
+def log_geometry(s2: float, upper_bound: float, angle: float, n: int) -> tuple[float, float, float, float]:
+    """(c, h, rho, log s2) of the log ellipse log z = c + h (rho e + 1/(rho e))/2 with foci log s2 and
+    log upper_bound and height ``angle`` (h (rho - 1/rho)/2 = angle), after checking its n nodes."""
     if not (s2 > 0 and upper_bound > s2):
         raise ValueError(f"the log contour needs 0 < s_t^2 < upper bound, got s2={s2!r}, ub={upper_bound!r}")
     if n % 8 or n < 32:
         raise ValueError(f"n must be a multiple of 8 and >= 32, got {n}")
-    z, zeta, weight = log_nodes(n, *log_geometry(s2, upper_bound, angle), s2)
-    return _assemble([(z, zeta, weight)])
-
-
-def log_geometry(s2: float, upper_bound: float, angle: float) -> tuple[float, float, float, float]:
-    """(c, h, rho, log s2) of the log ellipse log z = c + h (rho e + 1/(rho e))/2 with foci log s2 and
-    log upper_bound and height ``angle`` (h (rho - 1/rho)/2 = angle)."""
     lo, hi = math.log(s2), math.log(upper_bound)
     c, h = 0.5 * (lo + hi), 0.5 * (hi - lo)
     x = 2.0 * angle / h
