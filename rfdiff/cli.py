@@ -750,7 +750,7 @@ def _executor(args: argparse.Namespace, stack: Any) -> Any:
     if args.scheduler is None:
         from .report.progress import process_pool
 
-        pool = process_pool(args.workers)
+        pool = process_pool(args.workers, forkserver=False)  # no parallel kernel runs here meanwhile
         stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         return pool
     try:

@@ -87,10 +87,13 @@ def _ignore_sigint() -> None:  # pragma: no cover - runs in worker processes
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def process_pool(workers: int | None) -> ProcessPoolExecutor:
-    """A process pool whose workers ignore SIGINT (the parent handles Ctrl-C alone), started from a fork
-    server (:func:`rfdiff.sweep.process_pool`): the report's pool starts workers on demand while the
-    parent runs Numba's parallel kernels, after which forking would abort the child.
+def process_pool(workers: int | None, *, forkserver: bool = True) -> ProcessPoolExecutor:
+    """A process pool whose workers ignore SIGINT (the parent handles Ctrl-C alone), from
+    :func:`rfdiff.sweep.process_pool`. ``forkserver=True`` (the report's pool): workers start from a fork
+    server, since the report starts them on demand while the parent runs Numba's parallel kernels, after
+    which forking would abort the child. ``forkserver=False`` (a caller that runs no parallel kernel
+    while the pool lives, e.g. ``rfdiff phase``): workers are forked, without the fork server's start-up
+    of ~1 s, unless a fork-unsafe threading layer is already running.
 
     Examples
     --------
@@ -98,7 +101,7 @@ def process_pool(workers: int | None) -> ProcessPoolExecutor:
     ...     pool.submit(abs, -2).result()
     2
     """
-    return _process_pool(workers, _ignore_sigint, forkserver=True)
+    return _process_pool(workers, _ignore_sigint, forkserver=forkserver)
 
 
 def counting(executor: Any, progress: Progress) -> Any:
