@@ -111,6 +111,16 @@ def _nonnegative(name: str):
     return parse
 
 
+def _dimension(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--d must be an integer >= 8, got {text!r}") from None
+    if value < 8:
+        raise argparse.ArgumentTypeError(f"--d must be an integer >= 8, got {text!r}")
+    return value
+
+
 def _draws(text: str) -> int:
     try:
         value = int(text)
@@ -332,6 +342,9 @@ def _parser() -> argparse.ArgumentParser:
     spec.add_argument("--points", type=int, default=12, help="density table rows per component")
     spec.add_argument("--plot", type=_plot_path, default=None, metavar="FILE",
                       help="also draw lambda rho(lambda) into FILE (.png, .pdf, ...)")
+    spec.add_argument("--d", type=_dimension, default=None, metavar="D",
+                      help="the finite-d theory of the real features at dimension D >= 8 (docs/finite_d.md; "
+                           "isotropic data, odd activation; ~10-30 s) beside the d -> infinity limit")
     times = sub.add_parser("timescales", help="tau_gen, tau_mem (spectral and dynamical), n* and every "
                                               "component",
                            epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -374,7 +387,8 @@ def _model(args: argparse.Namespace, default_t: float) -> RFModel:
     """The model of the options; relu is centred at Gamma_t and gets its constants in closed form."""
     data = DataSpectrum.isotropic() if args.data_spectrum is None else args.data_spectrum
     t = default_t if args.t is None else args.t
-    extra = {"ridge": getattr(args, "ridge", 0.0), "noise_draws": getattr(args, "noise_draws", None)}
+    extra = {"ridge": getattr(args, "ridge", 0.0), "noise_draws": getattr(args, "noise_draws", None),
+             "d": getattr(args, "d", None)}
     if args.activation != "relu":
         return RFModel(psi_p=args.psi_p, psi_n=args.psi_n, t=t, activation=args.activation, data=data,
                        **extra)
@@ -846,6 +860,8 @@ def _report(args: argparse.Namespace) -> int:
 
 def _spectrum(args: argparse.Namespace) -> int:
     model = _model(args, 0.01)
+    if model.d is not None:
+        return _spectrum_finite_d(args, model)
     sp = model.spectrum()
     const = {k: v for k, v in dataclasses.asdict(model.constants).items() if isinstance(v, float)}
     if args.plot is not None:
@@ -889,6 +905,54 @@ def _spectrum(args: argparse.Namespace) -> int:
         for x, r in zip(lam, rho):
             out_lines.append(f"  {x:14.8g}  {r:14.8g}")
     print("\n".join(out_lines))
+    return EXIT_OK
+
+
+def _spectrum_finite_d(args: argparse.Namespace, model: RFModel) -> int:
+    """``rfdiff spectrum --d D``: the finite-d spectrum features and density beside Theorem 3.1's."""
+    limit = dataclasses.replace(model, d=None)
+    sp = limit.spectrum()
+    print(f"rfdiff spectrum: finite-d theory at d = {model.d} (~10-30 s) ...", file=sys.stderr, flush=True)
+    feats = model.spectrum()
+    table = []
+    for comp in sp.components:
+        lam = np.linspace(comp.lo, comp.hi, args.points + 2)[1:-1]
+        table.append((comp.lo, comp.hi, lam, model.density(lam), limit.density(lam)))
+    if feats.atom_mass > 0:  # the atom of the limit, smeared at finite d
+        lam = np.linspace(feats.atom_q05, feats.atom_q95, args.points)
+        table.insert(0, (feats.atom_q05, feats.atom_q95, lam, model.density(lam), np.zeros_like(lam)))
+    fields = {k: v for k, v in feats.to_dict().items() if k not in ("type", "rfdiff_version", "spread")}
+    if args.plot is not None:
+        from .plot import spectrum as plot_spectrum
+
+        fig = _new_figure((8, 4.5))
+        ax = plot_spectrum(limit, ax=fig.add_subplot())
+        lo = feats.atom_q05 / 2.0 if feats.atom_mass > 0 else sp.support[0][0] / 2.0
+        lam = np.geomspace(lo, 1.1 * sp.support[-1][1], 200)  # gaps too: the finite-d density is smooth
+        ax.plot(lam, lam * model.density(lam), "C3--", lw=1.4, label=f"finite-d theory (d = {model.d})")
+        ax.set_title(f"{ax.get_title()}; dashed: d = {model.d}")
+        ax.legend(frameon=False)
+        _save_plot(fig, args.plot)
+    if args.json:
+        out = _envelope("spectrum", _parameters(limit) | {"d": model.d}, ("lambda", "rho"))
+        density = [{"lo": lo, "hi": hi, "lambda": lam, "rho_finite_d": rho, "rho_limit": rho_lim}
+                   for lo, hi, lam, rho, rho_lim in table]
+        out.update({"finite_d": fields, "atom_mass_limit": sp.atom_weight_formula, "density": density})
+        _print_json(out)
+        return EXIT_OK
+    lines = [
+        f"rfdiff spectrum of U at d = {model.d} (finite-d theory, docs/finite_d.md) beside d -> infinity: "
+        f"psi_p = {model.psi_p:g}, psi_n = {model.psi_n:g}, t = {model.t:g}, sigma = {model.activation.name}",
+        f"atom (limit: weight {sp.atom_weight_formula:.10f} at s_t^2 = {model.constants.s2:.10g}): smeared "
+        f"over [{feats.atom_q05:.6g}, {feats.atom_q95:.6g}] (5-95 % of its mass), median "
+        f"{feats.atom_q50:.6g}, mean {feats.atom_mean:.6g}, sd {feats.atom_sd:.6g}",
+        f"rho_1 (2-98 % of its mass): [{feats.rho1_lower:.6g}, {feats.rho1_upper:.6g}]",
+        "mass check: " + ", ".join(f"{k} = {v}" for k, v in feats.diagnostics.items()),
+        "density table (lambda, rho at d, rho at d -> infinity):",
+    ]
+    for _lo, _hi, lam, rho, rho_lim in table:
+        lines += [f"  {x:14.8g}  {r:14.8g}  {q:14.8g}" for x, r, q in zip(lam, rho, rho_lim)]
+    print("\n".join(lines))
     return EXIT_OK
 
 

@@ -152,6 +152,30 @@ def png_or_pdf(path):
     return head.startswith(b"\x89PNG") or head.startswith(b"%PDF")
 
 
+def test_spectrum_finite_d_json_and_plot(capsys, tmp_path):
+    # rfdiff spectrum --d: the finite-d features (rfdiff.finite_d, ~10-30 s) beside the limit. The limit
+    # column is the model's density; the finite-d density is positive, the atom's quantiles are ordered
+    # and bracket s_t^2's neighbourhood, and rho_1 sits inside Theorem 3.1's supports' span.
+    code, out, err = run(capsys, "spectrum", "--psi-p", "16", "--psi-n", "4", "--d", "50", "--points", "3",
+                         "--json", "--plot", str(tmp_path / "s.png"))
+    assert code == 0 and png_or_pdf(tmp_path / "s.png")
+    assert "finite-d theory at d = 50" in err
+    data = json.loads(out)
+    check_envelope(data, "spectrum", psi_p=16.0, psi_n=4.0, t=0.01)
+    assert data["parameters"]["d"] == 50
+    f = data["finite_d"]
+    assert f["source"] == "finite-d" and f["d"] == 50
+    assert 0 < f["atom_q05"] < f["atom_q50"] < f["atom_q95"] < f["rho1_lower"] < f["rho1_upper"]
+    assert f["atom_mass"] == pytest.approx(data["atom_mass_limit"], abs=1e-12) == 1 - 5 / 16
+    limit = rfdiff.RFModel(psi_p=16, psi_n=4, t=0.01)
+    for row in data["density"]:
+        assert np.all(np.asarray(row["rho_finite_d"]) > 0)
+        if max(row["rho_limit"]) > 0:
+            np.testing.assert_allclose(row["rho_limit"], limit.density(row["lambda"]), rtol=1e-12)
+    sp = limit.spectrum()
+    assert sp.support[0][0] < f["rho1_lower"] and f["rho1_upper"] < sp.support[-1][1]
+
+
 def test_spectrum_and_curves_plots(capsys, tmp_path):
     code, _, _ = run(capsys, "spectrum", "--psi-p", "8", "--psi-n", "2", "--t", "0.1", "--plot",
                      str(tmp_path / "s.png"))

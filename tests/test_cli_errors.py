@@ -169,6 +169,8 @@ def test_warnings_become_one_line(capsys, monkeypatch):
 
 @pytest.mark.parametrize("argv,option", [
     (["spectrum", "--psi-p", "True"], "--psi-p"),
+    (["spectrum", "--d", "4"], "--d"),
+    (["spectrum", "--d", "50", "--data-spectrum", "0.5,1.5:0.5,0.5"], "isotropic"),
     (["generate", "--d", "0"], "--d"),
     (["curves", "--json", "--csv"], "--csv"),
     (["nosuch"], "command"),
