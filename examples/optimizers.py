@@ -21,7 +21,8 @@ checked to be in the small-step limit at psi_n = 8 (the JSON holds the check).
 
 Raw numbers go to docs/data/optimizers.json; the figures are made from it:
 
-    python examples/optimizers.py                 # figures (docs/img/optimizers*.png/pdf) from the JSON
+    python examples/optimizers.py                 # figures (./optimizers*.png/pdf) from the JSON
+    python examples/optimizers.py --out docs/img/optimizers       # the documentation's figures
     python examples/optimizers.py --run [--seeds 4] [--cache DIR]    # recompute (~2-3 h, one thread)
 
 Run the computation with ``nice -n 10`` and OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 on a shared machine.
@@ -517,8 +518,9 @@ def main() -> None:
     parser.add_argument("--fixed", action="store_true", help="with --run: the fixed-draws Adam experiment")
     parser.add_argument("--transfer", action="store_true",
                         help=f"with --run: the psi_n = 8 cell again at d = {D_TRANSFER}")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "optimizers"),
-                        help="figure path without extension (PNG and PDF; '_modes' added for the second)")
+    parser.add_argument("--out", default="optimizers",
+                        help="figure path without extension (PNG and PDF; '_modes' added for the second; "
+                             "default: ./optimizers; docs/img/optimizers refreshes the documentation's)")
     args = parser.parse_args()
     if args.run:
         for psi_n in args.psi_n:

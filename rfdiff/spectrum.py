@@ -322,7 +322,14 @@ def _edge_between(eq: Equations, x_gap: float, q_gap: complex, r_gap: complex, x
         mid = 0.5 * (a + b)
         if mid in (a, b):
             break
-        if _classify(_solve_offsets(eq, np.array([mid]))[0])[0]:
+        try:
+            inside = _classify(_solve_offsets(eq, np.array([mid]))[0])[0]
+        except ResolventConvergenceError as exc:
+            raise SpectrumResolutionError(
+                f"a support edge lies between offsets {lo_x:.3g} and {hi_x:.3g} above s_t^2 = {eq.s2:.3g} "
+                f"(v_t^2 = {eq.v2:.3g}), and Theorem 3.1 has no float64 solution at offset {mid:.3g} inside "
+                "that bracket: the component is not resolved") from exc
+        if inside:
             b = mid
         else:
             a = mid
