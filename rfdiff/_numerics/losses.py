@@ -8,10 +8,11 @@ f(z) = (e^{-a (z + lam)} - 1)/(z + lam) (entire in z; -1/(z + lam) at tau = inf)
 
 with c^2 = mu_1^2 Delta_t/Gamma_t^2, K_pop = (1/Gamma_t^2) K_{Sigma_t} (= K for isotropic data) and
 (1/d) Tr g K = -psi_p sum_j w_j s_j g(z_j), (1/d) Tr f K f K_pop = sum_ij F_i T_ij F_j, F_j = w_j f(z_j).
-Only upper-half nodes are summed (real results; conjugate partners by multiplicity). Everything is one
-Numba kernel: f at the nodes, the one-point sums and the quadratic form (real and imaginary parts held
-apart so that the sums over nodes vectorise; a BLAS product would start threads that oversubscribe a
-busy 2-core machine), accumulating the n/2- and n/4-point sub-rules in the same pass (their columns come
+Only upper-half nodes are summed (real results; conjugate partners by multiplicity), and the quadratic
+form only over the upper triangles of T(z_a, z_b) and T(z_a, conj z_b) (docs/twopoint.md §3). Everything
+is one Numba kernel: f at the nodes, the one-point sums and the quadratic form (real and imaginary parts
+held apart so that the sums over nodes vectorise; a BLAS product would start threads that oversubscribe
+a busy 2-core machine), accumulating the n/2- and n/4-point sub-rules in the same pass (their nodes come
 first, so their sums are prefixes of the full one), so the error estimate is free.
 """
 
