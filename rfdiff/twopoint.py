@@ -117,12 +117,14 @@ def _pieces(eq: Equations, zeta: np.ndarray, q: np.ndarray, r: np.ndarray, s: np
             nested: bool = False) -> _Pieces:
     """``nested``: the per-atom pieces of the anisotropic form even for isotropic data (tests compare
     the two derivations)."""
-    gamma = eq.psi_p / eq.psi_n
-    delta = gamma * (eq.a2e * r + eq.v2 * q)
     if _is_isotropic(eq) and not nested:
-        beta = eq.b2 + eq.a2e * eq.data_values[0] / (1.0 + delta)
-        w = (zeta - eq.v2 / (1.0 + delta)) / beta
-        return _Pieces(q=q, s=s, delta=delta, w=w, p=_mp.pieces(w, float(eq.psi_p)), beta=beta)
+        shp = np.shape(zeta)
+        delta, beta, w, p = _tp.iso_pieces(*(np.ascontiguousarray(x, dtype=np.complex128).ravel()
+                                             for x in (zeta, q, r)),
+                                           eq.coefficients(), float(eq.a2e * eq.data_values[0]))
+        return _Pieces(q=q, s=s, delta=delta.reshape(shp), w=w.reshape(shp), p=p.reshape(shp),
+                       beta=beta.reshape(shp))
+    delta = eq.psi_p / eq.psi_n * (eq.a2e * r + eq.v2 * q)
     D = eq.b2 + eq.a2e * eq.lam[None, :] / (1.0 + delta[:, None])
     x = eq.psi_p * q[:, None] * D
     h = 1.0 / (1.0 + x)

@@ -185,10 +185,20 @@ def _iso_triangles_general(out_r, out_i, w, p, big, ib, iw, dl, y, gamma, A, v2,
 
 
 @numba.njit(cache=True)
+def iso_pieces(zeta, q, r, co, A):
+    """The conditional pieces of the isotropic kernel at offsets zeta from Theorem 3.1's q, r:
+    delta = gamma (a^2 e^{-2t} r + v^2 q), beta = b^2 + A/(1 + delta), w = (zeta - v^2/(1 + delta))/beta and
+    p, the MP piece of w (:func:`.mp.pieces`); A = a^2 e^{-2t} lambda (docs/twopoint.md §2)."""
+    delta = co.gamma * (co.a2e * r + co.v2 * q)
+    beta = co.b2 + A / (1.0 + delta)
+    w = (zeta - co.v2 / (1.0 + delta)) / beta
+    return delta, beta, w, _mp.pieces(w, co.psi_p)
+
+
+@numba.njit(cache=True)
 def iso_log_contour(n, c, h, rho, lo, s2, co, A, up_rule, real_rule, mom):
     """A whole isotropic log contour in one pass: the nodes (:func:`.contours.log_nodes`), Theorem 3.1
-    continued along the upper half (:func:`.resolvent.march`), the pieces w = (zeta - v^2/(1 + delta))/beta,
-    beta = b^2 + A/(1 + delta), delta = gamma (a^2 e^{-2t} r + v^2 q), p = MP piece of w, and
+    continued along the upper half (:func:`.resolvent.march`), the pieces (:func:`iso_pieces`) and
     :func:`iso_triangles` over the upper nodes in rule order ``up_rule``.
 
     Returns z, zeta, weight (all nodes), s (upper nodes), the march's fallbacks and the index of a node
@@ -200,10 +210,7 @@ def iso_log_contour(n, c, h, rho, lo, s2, co, A, up_rule, real_rule, mom):
     if failed >= 0:
         empty = np.zeros((2, 0, 0))
         return z, zeta, weight, s, fallbacks, failed, empty, empty
-    delta = co.gamma * (co.a2e * r + co.v2 * q)
-    beta = co.b2 + A / (1.0 + delta)
-    w = (zeta[:m] - co.v2 / (1.0 + delta)) / beta
-    p = _mp.pieces(w, co.psi_p)
+    delta, beta, w, p = iso_pieces(zeta[:m], q, r, co, A)
     T_re, T_im = iso_triangles(w[up_rule], p[up_rule], beta[up_rule], delta[up_rule], real_rule, co.psi_p,
                                co.gamma, A, co.v2, mom)
     return z, zeta, weight, s, fallbacks, -1, T_re, T_im
