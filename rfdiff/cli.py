@@ -111,24 +111,17 @@ def _nonnegative(name: str):
     return parse
 
 
-def _dimension(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--d must be an integer >= 8, got {text!r}") from None
-    if value < 8:
-        raise argparse.ArgumentTypeError(f"--d must be an integer >= 8, got {text!r}")
-    return value
+def _integer_at_least(name: str, lo: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = lo - 1
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {lo}, got {text!r}")
+        return value
 
-
-def _draws(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--noise-draws must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--noise-draws must be an integer >= 1, got {text!r}")
-    return value
+    return parse
 
 
 def _data_spectrum(text: str) -> DataSpectrum:
@@ -158,7 +151,8 @@ def _model_options(parser: argparse.ArgumentParser, json_csv: bool = False) -> N
                         help="rho_Sigma as values:weights, e.g. 0.5,1.5:0.5,0.5 (default: isotropic N(0, I))")
     parser.add_argument("--ridge", type=_nonnegative("--ridge"), default=0.0,
                         help="weight decay lam >= 0: the flow sees U + lam (default 0; docs/theory.md §9.1)")
-    parser.add_argument("--noise-draws", type=_draws, default=None, metavar="M",
+    parser.add_argument("--noise-draws", type=_integer_at_least("--noise-draws", 1), default=None,
+                        metavar="M",
                         help="m fixed noise draws per training point (default: the exact average, m = inf)")
     fmt = parser.add_mutually_exclusive_group() if json_csv else parser
     fmt.add_argument("--json", action="store_true", help="print one JSON object")
@@ -272,16 +266,6 @@ def _simulate_spec(text: str) -> dict[str, Any]:
     return spec
 
 
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--workers must be an integer >= 1, got {text!r}")
-    return value
-
-
 _FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
 
 
@@ -308,7 +292,8 @@ def _plot_path(text: str) -> Path:
 
 def _parallel_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=_workers, default=None, help="local processes (default: all cores)")
+    group.add_argument("--workers", type=_integer_at_least("--workers", 1), default=None,
+                       help="local processes (default: all cores)")
     group.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="dask.distributed scheduler address, e.g. tcp://host:8786 "
                             "(needs the extra rfdiff[distributed])")
@@ -342,7 +327,7 @@ def _parser() -> argparse.ArgumentParser:
     spec.add_argument("--points", type=int, default=12, help="density table rows per component")
     spec.add_argument("--plot", type=_plot_path, default=None, metavar="FILE",
                       help="also draw lambda rho(lambda) into FILE (.png, .pdf, ...)")
-    spec.add_argument("--d", type=_dimension, default=None, metavar="D",
+    spec.add_argument("--d", type=_integer_at_least("--d", 8), default=None, metavar="D",
                       help="the finite-d theory of the real features at dimension D >= 8 (docs/finite_d.md; "
                            "isotropic data, odd activation; ~10-30 s) beside the d -> infinity limit")
     times = sub.add_parser("timescales", help="tau_gen, tau_mem (spectral and dynamical), n* and every "
@@ -1005,19 +990,6 @@ def _gen_noise(text: str) -> str | int:
     return m
 
 
-def _gen_count(name: str, lo: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = lo - 1
-        if value < lo:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {lo}, got {text!r}")
-        return value
-
-    return parse
-
-
 def _gen_level(text: str) -> str | float:
     if text == "half":
         return text
@@ -1037,7 +1009,7 @@ def _generate_parser(sub: Any) -> None:
                          epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     gen.add_argument("--psi-p", type=_positive("--psi-p"), default=32.0, help="p/d (default 32)")
     gen.add_argument("--psi-n", type=_positive("--psi-n"), default=2.0, help="n/d (default 2)")
-    gen.add_argument("--d", type=_gen_count("--d", 1), default=12, help="dimension (default 12)")
+    gen.add_argument("--d", type=_integer_at_least("--d", 1), default=12, help="dimension (default 12)")
     gen.add_argument("--times", type=_gen_times, default=np.geomspace(1e-3, 5.0, 50),
                      help="diffusion-time grid t_min:t_max:points (default 1e-3:5:50)")
     gen.add_argument("--noise", type=_gen_noise, default="exact",
@@ -1045,11 +1017,13 @@ def _generate_parser(sub: Any) -> None:
     gen.add_argument("--activation", choices=["tanh", "erf"], default="tanh")
     gen.add_argument("--data-spectrum", type=_data_spectrum, default=None,
                      help="rho_Sigma as values:weights, e.g. 0.5,1.5:0.5,0.5 (default: N(0, I))")
-    gen.add_argument("--seed", type=_gen_count("--seed", 0), default=0, help="seed of W and X (default 0)")
+    gen.add_argument("--seed", type=_integer_at_least("--seed", 0), default=0,
+                     help="seed of W and X (default 0)")
     gen.add_argument("--tau", type=_gen_taus, default=_gen_taus("1e0:1e8:9,inf"),
                      help="training times (default 1e0:1e8:9,inf)")
-    gen.add_argument("--n-samples", type=_gen_count("--n-samples", 2), default=1000, help="samples per tau")
-    gen.add_argument("--sample-seed", type=_gen_count("--sample-seed", 0), default=1,
+    gen.add_argument("--n-samples", type=_integer_at_least("--n-samples", 2), default=1000,
+                     help="samples per tau")
+    gen.add_argument("--sample-seed", type=_integer_at_least("--sample-seed", 0), default=1,
                      help="seed of the sampler (default 1)")
     gen.add_argument("--method", choices=["sde", "ode"], default="sde")
     gen.add_argument("--integrator", choices=["heun", "euler"], default="heun")
