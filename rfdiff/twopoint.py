@@ -436,9 +436,14 @@ def contour(eq: Equations, cst: Constants, *, strategy: Strategy = "log", n: int
     else:
         raise ValueError(f"strategy must be 'log' or 'components', got {strategy!r}")
     up, fallbacks = _march(eq, nodes)
-    T_re, T_im = _t_triangles(eq, cst, nodes, up)
-    mass = float(-(nodes.mult * nodes.weight[nodes.upper] * up.s).sum().real)
-    return Contour(equations=eq, strategy=strategy, rule=nodes, s=up.s, T_re=T_re, T_im=T_im, mass=mass,
+    return _contour(eq, strategy, nodes, up.s, *_t_triangles(eq, cst, nodes, up), fallbacks)
+
+
+def _contour(eq: Equations, strategy: str, nodes: _ct.Nodes, s: np.ndarray, T_re: np.ndarray,
+             T_im: np.ndarray, fallbacks: int) -> Contour:
+    """The Contour, with the mass -sum_j weight_j s_j its rule sees."""
+    mass = float(-(nodes.mult * nodes.weight[nodes.upper] * s).sum().real)
+    return Contour(equations=eq, strategy=strategy, rule=nodes, s=s, T_re=T_re, T_im=T_im, mass=mass,
                    fallbacks=fallbacks)
 
 
@@ -454,10 +459,7 @@ def _iso_log_contour(eq: Equations, n: int, angle: float) -> Contour:
         book["real_rule"], _mp.moments(y))
     if failed >= 0:
         raise _march_failed(eq, zeta[failed])
-    nodes = _ct.Nodes(z=z, zeta=zeta, weight=weight, **book)
-    mass = float(-(nodes.mult * weight[:n // 2 + 1] * s).sum().real)
-    return Contour(equations=eq, strategy="log", rule=nodes, s=s, T_re=T_re, T_im=T_im, mass=mass,
-                   fallbacks=fallbacks)
+    return _contour(eq, "log", _ct.Nodes(z=z, zeta=zeta, weight=weight, **book), s, T_re, T_im, fallbacks)
 
 
 # ---------------------------------------------------------------- learning curves
